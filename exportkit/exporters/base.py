@@ -1,0 +1,242 @@
+"""Backend-agnostic export configuration.
+
+A config turns a model config plus a task into typed input and output specs. Subclasses say
+what differs declaratively:
+
+* ``INPUTS``: input name -> axis names, in the order the exported graph takes them;
+* ``_TASK_TO_OUTPUTS``: task -> output name -> axis names (``None`` for a static axis whose
+  size the model decides);
+* :meth:`axis_table`: the :class:`~exportkit.axes.Axis` behind each axis name, with the
+  bounds this model allows.
+
+Methods are kept for behaviour that really differs (calling a sub-module, flattening a
+cache); everything else is data.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import torch
+from packaging import version
+
+from ..axes import Axis, TensorSpec, input_axes
+from ..errors import ExportKitError
+from ..input_generators import DummyInputGenerator
+from ..normalized_config import NormalizedConfig
+
+AxisNames = tuple[str | None, ...]
+
+BATCH = Axis("batch_size", default=2, min=1, max=64)
+
+
+def without(mapping: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """A copy of ``mapping`` without ``names``: for a model that lacks an input its family has."""
+    return {key: value for key, value in mapping.items() if key not in names}
+
+
+class ExporterConfig:
+    """Base class of every export config; a backend subclass sets ``EXPORTER``."""
+
+    EXPORTER: ClassVar[str | None] = None
+    NORMALIZED_CONFIG_CLASS: ClassVar[type | Any] = NormalizedConfig
+    DUMMY_INPUT_GENERATOR_CLASSES: ClassVar[tuple[type[DummyInputGenerator], ...]] = ()
+    ATOL_FOR_VALIDATION: ClassVar[float | dict[str, float]] = 1e-5
+    MIN_TORCH_VERSION: ClassVar[version.Version] = version.parse("2.4")
+    MIN_TRANSFORMERS_VERSION: ClassVar[version.Version] = version.parse("5.0")
+    PATCHING_SPECS: ClassVar[list | None] = None
+    SUPPORTS_PAST: ClassVar[bool] = False
+
+    INPUTS: ClassVar[dict[str, AxisNames]] = {}
+    _TASK_TO_OUTPUTS: ClassVar[dict[str, dict[str, AxisNames]]] = {}
+    # Value kind of inputs whose name does not say it ("int" for ids and masks).
+    INT_INPUTS: ClassVar[frozenset[str]] = frozenset(
+        {"input_ids", "attention_mask", "token_type_ids", "position_ids", "decoder_input_ids",
+         "decoder_attention_mask", "encoder_attention_mask", "pixel_mask"}
+    )
+
+    def __init__(
+        self,
+        config: Any,
+        task: str = "feature-extraction",
+        preprocessors: list[Any] | None = None,
+        int_dtype: str = "int64",
+        float_dtype: str = "fp32",
+        legacy: bool = False,
+    ):
+        from ..task_names import Task
+
+        parsed = Task.parse(task)
+        if parsed.with_past:
+            raise ValueError(f"pass use_past=True rather than the task {task!r} to {type(self).__name__}")
+        if parsed.name not in self.supported_task_names():
+            raise ValueError(
+                f"{type(self).__name__} does not support task {task!r}; supported: {sorted(self.supported_task_names())}"
+            )
+        if int_dtype not in ("int64", "int32", "int8"):
+            raise ValueError(f"int_dtype must be int64, int32 or int8, got {int_dtype!r}")
+        if float_dtype not in ("fp32", "fp16", "bf16"):
+            raise ValueError(f"float_dtype must be fp32, fp16 or bf16, got {float_dtype!r}")
+        self._config = config
+        self.task = parsed.name
+        self._preprocessors = preprocessors
+        self.int_dtype = int_dtype
+        self.float_dtype = float_dtype
+        self.legacy = legacy  # accepted for seed compatibility; exports are never "legacy" here
+        self._normalized_config = self.NORMALIZED_CONFIG_CLASS(config)
+
+    # ---- declarations --------------------------------------------------------------------
+
+    @classmethod
+    def supported_task_names(cls) -> set[str]:
+        return set(cls._TASK_TO_OUTPUTS)
+
+    def axis_table(self) -> dict[str, Axis]:
+        """Every axis name used by ``INPUTS`` and ``_TASK_TO_OUTPUTS``, mapped to its Axis."""
+        return {"batch_size": BATCH}
+
+    def _spec(self, name: str, axis_names: AxisNames, table: Mapping[str, Axis]) -> TensorSpec:
+        axes = []
+        for position, axis_name in enumerate(axis_names):
+            if axis_name is None:
+                axes.append(Axis(f"{name}_dim_{position}", dynamic=False))
+            elif axis_name not in table:
+                raise ExportKitError(f"{type(self).__name__}: {name!r} uses unknown axis {axis_name!r}")
+            else:
+                axes.append(table[axis_name])
+        dtype = "int" if name in self.INT_INPUTS else "float"
+        return TensorSpec(name, tuple(axes), dtype)
+
+    @property
+    def input_specs(self) -> dict[str, TensorSpec]:
+        table = self.axis_table()
+        return {name: self._spec(name, axes, table) for name, axes in self.INPUTS.items()}
+
+    @property
+    def output_specs(self) -> dict[str, TensorSpec]:
+        table = self.axis_table()
+        return {name: self._spec(name, axes, table) for name, axes in self._TASK_TO_OUTPUTS[self.task].items()}
+
+    # ---- the seed's dict views -----------------------------------------------------------
+
+    @property
+    def inputs(self) -> dict[str, dict[int, str]]:
+        return {name: spec.dynamic_axes for name, spec in self.input_specs.items()}
+
+    @property
+    def outputs(self) -> dict[str, dict[int, str]]:
+        return {name: spec.dynamic_axes for name, spec in self.output_specs.items()}
+
+    # ---- sizes ---------------------------------------------------------------------------
+
+    @property
+    def axes(self) -> dict[str, Axis]:
+        """The caller-chosen input axes (batch, sequence, ...), by name."""
+        return input_axes(self.input_specs)
+
+    def dims(self, **shape_kwargs: int) -> dict[str, int]:
+        """Concrete sizes for every input axis: keyword (by axis name or seed keyword) or default."""
+        dims = {}
+        known = {}
+        for axis in self.axes.values():
+            known[axis.name] = axis
+            known[axis.shape_kwarg] = axis
+            value = shape_kwargs.get(axis.name, shape_kwargs.get(axis.shape_kwarg, axis.default))
+            if not axis.accepts(int(value)):
+                bounds = f"[{axis.min}, {axis.max if axis.max is not None else 'inf'}]"
+                step = f" in steps of {axis.multiple_of}" if axis.multiple_of > 1 else ""
+                raise ValueError(f"{type(self).__name__}: {axis.shape_kwarg}={value} is outside {bounds}{step}")
+            dims[axis.name] = int(value)
+        return dims
+
+    def validation_dims(self) -> dict[str, int]:
+        """Sizes that differ from the export's on every dynamic input axis, where the axis allows it."""
+        dims = {}
+        for axis in self.axes.values():
+            for candidate in (axis.default + axis.multiple_of, axis.default - axis.multiple_of, axis.default):
+                if axis.accepts(candidate):
+                    dims[axis.name] = candidate
+                    break
+        return dims
+
+    def atol_for(self, task: str | None = None) -> float:
+        atol = self.ATOL_FOR_VALIDATION
+        if isinstance(atol, dict):
+            return atol.get(task or self.task, max(atol.values()))
+        return atol
+
+    # ---- dummy inputs --------------------------------------------------------------------
+
+    def _generators(self) -> list[DummyInputGenerator]:
+        return [
+            cls(self.task, self._normalized_config, int_dtype=self.int_dtype, float_dtype=self.float_dtype)
+            for cls in self.DUMMY_INPUT_GENERATOR_CLASSES
+        ]
+
+    def generate_dummy_inputs(self, framework: str = "pt", seed: int = 0, **shape_kwargs: int) -> dict[str, Any]:
+        """Seeded dummy inputs, shaped by the input specs; keyword sizes override the defaults."""
+        if framework not in ("pt", "np"):
+            raise ValueError(f"framework must be 'pt' or 'np', got {framework!r}")
+        dims = self.dims(**shape_kwargs)
+        rng = torch.Generator().manual_seed(seed)
+        generators = self._generators()
+        out = {}
+        for name, spec in self.input_specs.items():
+            generator = next((g for g in generators if g.supports_input(name)), None)
+            if generator is None:
+                raise ExportKitError(f"{type(self).__name__}: no dummy input generator supports {name!r}")
+            out[name] = generator.generate(spec, spec.shape(dims), rng)
+        if framework == "np":
+            return {name: tensor.numpy() for name, tensor in out.items()}
+        return out
+
+    # ---- calling the model: the behaviour an export wraps ---------------------------------
+
+    def model_kwargs(self, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Keyword arguments for the model from the flat graph inputs."""
+        return dict(inputs)
+
+    def call_model(self, model: torch.nn.Module, kwargs: dict[str, Any]) -> Any:
+        return model(**kwargs)
+
+    def flatten_outputs(self, model_output: Any) -> dict[str, torch.Tensor]:
+        """The declared outputs, by name, from what the model returned."""
+        out = {}
+        for name in self.output_specs:
+            if isinstance(model_output, torch.Tensor):
+                out[name] = model_output
+            else:
+                out[name] = model_output[name]
+        return out
+
+    def submodels(self) -> dict[str, ExporterConfig]:
+        """The artefacts one export produces, by file stem (one ``model`` unless a seq2seq split)."""
+        return {"model": self}
+
+    def patch_model_for_export(self, model: torch.nn.Module):
+        from .onnx.patcher import ModelPatcher
+
+        return ModelPatcher(self, model)
+
+    def check_requirements(self) -> None:
+        """Raise when the installed torch or transformers is older than this config needs."""
+        import torch as _torch
+
+        if version.parse(_torch.__version__.split("+")[0]) < self.MIN_TORCH_VERSION:
+            raise ExportKitError(f"{type(self).__name__} needs torch >= {self.MIN_TORCH_VERSION}")
+        try:
+            import transformers
+        except ImportError:
+            return
+        if version.parse(transformers.__version__) < self.MIN_TRANSFORMERS_VERSION:
+            raise ExportKitError(f"{type(self).__name__} needs transformers >= {self.MIN_TRANSFORMERS_VERSION}")
+
+    def copy(self, **changes: Any) -> ExporterConfig:
+        new = copy.copy(self)
+        new.__dict__.update(changes)
+        return new
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r})"

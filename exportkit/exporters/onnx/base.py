@@ -1,0 +1,217 @@
+"""The seed's ONNX config base classes: ``OnnxConfig``, ``OnnxConfigWithPast``, ``OnnxSeq2SeqConfigWithPast``."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+import torch
+
+from ...axes import Axis, TensorSpec, derived
+from ...input_generators import DummyPastKeyValuesGenerator
+from ..base import ExporterConfig
+
+
+class OnnxConfig(ExporterConfig):
+    """Base class of every ONNX export config."""
+
+    EXPORTER = "onnx"
+    DEFAULT_ONNX_OPSET: ClassVar[int] = 18
+
+
+def past_sequence_axis(max_positions: int | None) -> Axis:
+    # Length 0 is a real case: the first step of generation starts from an empty cache.
+    return Axis("past_sequence_length", default=8, min=0, max=max_positions)
+
+
+def total_sequence_axis() -> Axis:
+    return derived("total_sequence_length", lambda d: d["past_sequence_length"] + d["sequence_length"])
+
+
+class OnnxConfigWithPast(OnnxConfig):
+    """A decoder whose export can carry a KV cache as flat ``past_key_values.*`` / ``present.*`` tensors."""
+
+    SUPPORTS_PAST = True
+    PAST_INPUT_PREFIX = "past_key_values"
+    PRESENT_OUTPUT_PREFIX = "present"
+
+    def __init__(
+        self,
+        config: Any,
+        task: str = "feature-extraction",
+        int_dtype: str = "int64",
+        float_dtype: str = "fp32",
+        use_past: bool = False,
+        use_past_in_inputs: bool | None = None,
+        preprocessors: list[Any] | None = None,
+        legacy: bool = False,
+    ):
+        super().__init__(config, task=task, preprocessors=preprocessors, int_dtype=int_dtype,
+                         float_dtype=float_dtype, legacy=legacy)
+        self.use_past = use_past
+        # A decoder exported with past takes it as input by default: one graph serves the
+        # first step (past length 0) and every later one.
+        self.use_past_in_inputs = use_past if use_past_in_inputs is None else use_past_in_inputs
+        if self.use_past_in_inputs and not self.use_past:
+            raise ValueError("use_past_in_inputs=True needs use_past=True")
+
+    # ---- cache geometry ------------------------------------------------------------------
+
+    @property
+    def num_layers(self) -> int:
+        return self._normalized_config.num_layers
+
+    @property
+    def num_key_value_heads(self) -> int:
+        nc = self._normalized_config
+        return nc.num_key_value_heads if nc.has("num_key_value_heads") and nc.num_key_value_heads else nc.num_attention_heads
+
+    @property
+    def head_dim(self) -> int:
+        nc = self._normalized_config
+        if nc.has("head_dim") and nc.head_dim:
+            return nc.head_dim
+        return nc.hidden_size // nc.num_attention_heads
+
+    def axis_table(self) -> dict[str, Axis]:
+        table = super().axis_table()
+        nc = self._normalized_config
+        max_positions = nc.max_position_embeddings if nc.has("max_position_embeddings") else None
+        table["past_sequence_length"] = past_sequence_axis(max_positions)
+        table["total_sequence_length"] = total_sequence_axis()
+        table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)
+        table["head_dim"] = Axis.static("head_dim", self.head_dim)
+        return table
+
+    def past_names(self, prefix: str) -> list[str]:
+        return [f"{prefix}.{layer}.{kind}" for layer in range(self.num_layers) for kind in ("key", "value")]
+
+    def _cache_specs(self, prefix: str, length_axis: str) -> dict[str, TensorSpec]:
+        table = self.axis_table()
+        axes = ("batch_size", "num_key_value_heads", length_axis, "head_dim")
+        return {name: self._spec(name, axes, table) for name in self.past_names(prefix)}
+
+    @property
+    def input_specs(self) -> dict[str, TensorSpec]:
+        specs = super().input_specs
+        if not self.use_past_in_inputs:
+            return specs
+        table = self.axis_table()
+        if "attention_mask" in specs:  # the mask covers the cached positions too
+            specs["attention_mask"] = self._spec(
+                "attention_mask", ("batch_size", "total_sequence_length"), table)
+        specs.update(self._cache_specs(self.PAST_INPUT_PREFIX, "past_sequence_length"))
+        return specs
+
+    @property
+    def output_specs(self) -> dict[str, TensorSpec]:
+        specs = super().output_specs
+        if self.use_past:
+            length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
+            specs.update(self._cache_specs(self.PRESENT_OUTPUT_PREFIX, length))
+        return specs
+
+    def add_past_key_values(self, inputs_or_outputs: dict[str, dict[int, str]], direction: str) -> None:
+        """Seed API: fill a ``{name: {axis: symbol}}`` mapping with the cache entries for ``direction``."""
+        if direction not in ("inputs", "outputs"):
+            raise ValueError(f'direction must either be "inputs" or "outputs", but {direction} was given')
+        if direction == "inputs":
+            specs = self._cache_specs(self.PAST_INPUT_PREFIX, "past_sequence_length")
+        else:
+            length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
+            specs = self._cache_specs(self.PRESENT_OUTPUT_PREFIX, length)
+        inputs_or_outputs.update({name: spec.dynamic_axes for name, spec in specs.items()})
+
+    def _generators(self):
+        generators = super()._generators()
+        if self.use_past_in_inputs and not any(isinstance(g, DummyPastKeyValuesGenerator) for g in generators):
+            generators.append(DummyPastKeyValuesGenerator(self.task, self._normalized_config, self.int_dtype, self.float_dtype))
+        return generators
+
+    # ---- cache <-> flat tensors (transformers 5 cache classes) ----------------------------
+
+    def model_kwargs(self, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
+        kwargs = {name: value for name, value in inputs.items() if not name.startswith(self.PAST_INPUT_PREFIX + ".")}
+        if self.use_past_in_inputs:
+            kwargs["past_key_values"] = self.build_cache(inputs)
+        if self.use_past:
+            kwargs["use_cache"] = True
+        elif self.SUPPORTS_PAST:
+            kwargs["use_cache"] = False
+        return kwargs
+
+    def build_cache(self, inputs: dict[str, torch.Tensor]):
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        for layer in range(self.num_layers):
+            key = inputs[f"{self.PAST_INPUT_PREFIX}.{layer}.key"]
+            value = inputs[f"{self.PAST_INPUT_PREFIX}.{layer}.value"]
+            cache.update(key, value, layer)
+        return cache
+
+    def flatten_outputs(self, model_output: Any) -> dict[str, torch.Tensor]:
+        names = [name for name in self.output_specs if not name.startswith(self.PRESENT_OUTPUT_PREFIX + ".")]
+        out = {name: model_output[name] for name in names}
+        if self.use_past:
+            cache = model_output["past_key_values"]
+            for layer_index, layer in enumerate(cache.layers[: self.num_layers]):
+                out[f"{self.PRESENT_OUTPUT_PREFIX}.{layer_index}.key"] = layer.keys
+                out[f"{self.PRESENT_OUTPUT_PREFIX}.{layer_index}.value"] = layer.values
+        return out
+
+
+class ConfigBehavior(str, enum.Enum):
+    """Which part of an encoder-decoder an ONNX config describes."""
+
+    MONOLITH = "monolith"
+    ENCODER = "encoder"
+    DECODER = "decoder"
+
+
+class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
+    """An encoder-decoder, exported whole (monolith) or as encoder / decoder / decoder-with-past."""
+
+    def __init__(
+        self,
+        config: Any,
+        task: str = "feature-extraction",
+        int_dtype: str = "int64",
+        float_dtype: str = "fp32",
+        use_past: bool = False,
+        use_past_in_inputs: bool | None = None,
+        behavior: ConfigBehavior | str = ConfigBehavior.MONOLITH,
+        preprocessors: list[Any] | None = None,
+        legacy: bool = False,
+    ):
+        self._behavior = ConfigBehavior(behavior)
+        # Only a decoder takes its past as input; a monolith or encoder never does.
+        if use_past_in_inputs is None:
+            use_past_in_inputs = False
+        super().__init__(config, task=task, int_dtype=int_dtype, float_dtype=float_dtype, use_past=use_past,
+                         use_past_in_inputs=use_past_in_inputs, preprocessors=preprocessors, legacy=legacy)
+        if self._behavior is ConfigBehavior.ENCODER:
+            self.use_past = self.use_past_in_inputs = False
+
+    @property
+    def behavior(self) -> ConfigBehavior:
+        return self._behavior
+
+    def with_behavior(self, behavior: ConfigBehavior | str, use_past: bool = False,
+                      use_past_in_inputs: bool = False) -> OnnxSeq2SeqConfigWithPast:
+        """A copy of this config describing another part of the model."""
+        return type(self)(self._config, task=self.task, int_dtype=self.int_dtype, float_dtype=self.float_dtype,
+                          use_past=use_past, use_past_in_inputs=use_past_in_inputs, behavior=behavior,
+                          preprocessors=self._preprocessors, legacy=self.legacy)
+
+    def submodels(self) -> dict[str, OnnxSeq2SeqConfigWithPast]:
+        if self._behavior is not ConfigBehavior.MONOLITH:
+            return {"model": self}
+        parts = {
+            "encoder_model": self.with_behavior(ConfigBehavior.ENCODER),
+            "decoder_model": self.with_behavior(ConfigBehavior.DECODER, use_past=self.use_past),
+        }
+        if self.use_past:
+            parts["decoder_with_past_model"] = self.with_behavior(
+                ConfigBehavior.DECODER, use_past=True, use_past_in_inputs=True)
+        return parts

@@ -1,0 +1,350 @@
+"""Export a torch model to ONNX with either torch exporter, and validate the result.
+
+Both engines take their dynamic shapes from the same axis specs: ``dynamic_axes`` for the
+TorchScript-based exporter, ``torch.export.Dim`` objects for the dynamo exporter. An export
+goes through stages (capture, translate, check); a failure raises :class:`ExportError` naming
+its stage. Files are written to a temporary location and moved into place only on success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...axes import Axis, TensorSpec
+from ...errors import AtolError, ExportError, OutputMissingError, ShapeMismatchError
+from .wrapper import ExportableModule
+
+ENGINES = ("dynamo", "torchscript")
+EXTERNAL_DATA_THRESHOLD = 2 * 1024**3  # protobuf's limit on one file
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    engine: str
+    opset: int
+    export_seconds: float
+    input_names: list[str]
+    output_names: list[str]
+    artefact_bytes: int
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _parameter_bytes(model: torch.nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def artefact_size(onnx_path: Path) -> int:
+    """Bytes of an ONNX file plus any external data files beside it."""
+    onnx_path = Path(onnx_path)
+    total = onnx_path.stat().st_size
+    for sibling in onnx_path.parent.iterdir():
+        if sibling != onnx_path and sibling.name.startswith(onnx_path.name) and sibling.is_file():
+            total += sibling.stat().st_size
+    return total
+
+
+# ---- axis specs -> each engine's dynamic shapes -------------------------------------------
+
+def torchscript_dynamic_axes(config) -> dict[str, dict[int, str]]:
+    return {**config.inputs, **config.outputs}
+
+
+def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
+    """``torch.export`` dynamic shapes for the wrapper's ``forward(*args)``.
+
+    Caller-chosen axes become named ``Dim`` objects carrying the axis bounds (a
+    ``multiple_of`` axis becomes ``k * Dim``); an axis derived from others (the attention
+    mask over past + new tokens) becomes ``Dim.DYNAMIC`` and torch.export works out the relation.
+    """
+    from torch.export import Dim
+
+    dims: dict[str, Any] = {}
+
+    def dim_for(axis: Axis):
+        if axis.name in dims:
+            return dims[axis.name]
+        if axis.derive is not None:
+            return Dim.DYNAMIC
+        step = axis.multiple_of
+        lo = max(math.ceil(axis.min / step), 0)
+        hi = axis.max // step if axis.max is not None else None
+        name = axis.name if step == 1 else f"{axis.name}_div_{step}"
+        base = Dim(name, min=lo, max=hi) if hi is not None else Dim(name, min=lo)
+        dims[axis.name] = base * step if step > 1 else base
+        return dims[axis.name]
+
+    shapes = []
+    for spec in config.input_specs.values():
+        shapes.append({i: dim_for(axis) for i, axis in enumerate(spec.axes) if axis.dynamic})
+    return (tuple(shapes),)
+
+
+def name_symbolic_dims(onnx_model, config) -> None:
+    """Give every symbolic graph dimension the name its axis spec declares.
+
+    Only dimensions that are already symbolic are renamed; a dimension the export fixed to
+    a number keeps that number, so a baked-in axis is still visible to any checker.
+    """
+    specs: dict[str, TensorSpec] = {**config.input_specs, **config.output_specs}
+    for value in [*onnx_model.graph.input, *onnx_model.graph.output]:
+        spec = specs.get(value.name)
+        if spec is None or not value.type.HasField("tensor_type"):
+            continue
+        for axis, dim in zip(spec.axes, value.type.tensor_type.shape.dim):
+            if axis.dynamic and not dim.HasField("dim_value"):
+                dim.dim_param = axis.name
+
+
+# ---- export ------------------------------------------------------------------------------
+
+def export(
+    model: torch.nn.Module,
+    config,
+    output: str | os.PathLike,
+    opset: int | None = None,
+    device: str = "cpu",
+    input_shapes: dict[str, int] | None = None,
+    engine: str = "dynamo",
+    do_constant_folding: bool = True,
+    seed: int = 0,
+) -> ExportResult:
+    """Export ``model`` as described by ``config`` to the ONNX file ``output``.
+
+    ``input_shapes`` overrides the dummy-input sizes used for capture (``batch_size=4``...).
+    Nothing is left at ``output`` if any stage fails.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    output = Path(output)
+    opset = opset or config.DEFAULT_ONNX_OPSET
+    config.check_requirements()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as staging:
+        staged = Path(staging) / output.name
+        result = _export_to(model, config, staged, opset, device, input_shapes or {}, engine, do_constant_folding, seed)
+        for produced in sorted(Path(staging).iterdir()):
+            os.replace(produced, output.parent / produced.name)
+    result.path = output
+    result.artefact_bytes = artefact_size(output)
+    return result
+
+
+def _export_to(model, config, path: Path, opset, device, input_shapes, engine, do_constant_folding, seed) -> ExportResult:
+    import onnx
+
+    wrapper = ExportableModule(model.to(device), config)
+    dummy = config.generate_dummy_inputs(framework="pt", seed=seed, **input_shapes)
+    args = tuple(t.to(device) for t in wrapper.example_args(dummy))
+    external = _parameter_bytes(model) > EXTERNAL_DATA_THRESHOLD
+    stages: dict[str, float] = {}
+    start = time.perf_counter()
+    with config.patch_model_for_export(model), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if engine == "dynamo":
+            _export_dynamo(wrapper, config, args, path, opset, external, stages)
+        else:
+            _export_torchscript(wrapper, config, args, path, opset, do_constant_folding, stages)
+    tic = time.perf_counter()
+    try:
+        onnx_model = onnx.load(str(path), load_external_data=False)
+        name_symbolic_dims(onnx_model, config)
+        if external:
+            onnx.save(onnx_model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                      location=path.name + ".data")
+        else:
+            onnx_model = onnx.load(str(path))
+            name_symbolic_dims(onnx_model, config)
+            onnx.save(onnx_model, str(path))
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as error:
+        raise ExportError(f"{type(error).__name__}: {error}", stage="check") from error
+    stages["check"] = time.perf_counter() - tic
+    return ExportResult(path, engine, opset, time.perf_counter() - start, wrapper.input_names,
+                        wrapper.output_names, 0, stages)
+
+
+def _export_dynamo(wrapper, config, args, path, opset, external, stages):
+    tic = time.perf_counter()
+    try:
+        program = torch.export.export(wrapper, args, dynamic_shapes=dynamo_dynamic_shapes(config), strict=False)
+    except Exception as error:
+        raise ExportError(f"{type(error).__name__}: {error}", stage="capture") from error
+    stages["capture"] = time.perf_counter() - tic
+    tic = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(None):
+            onnx_program = torch.onnx.export(
+                program, args, input_names=wrapper.input_names, output_names=wrapper.output_names,
+                opset_version=opset, dynamo=True, external_data=external, optimize=True, verify=False)
+        onnx_program.save(str(path), external_data=external)
+    except Exception as error:
+        raise ExportError(f"{type(error).__name__}: {error}", stage="translate") from error
+    stages["translate"] = time.perf_counter() - tic
+
+
+def _export_torchscript(wrapper, config, args, path, opset, do_constant_folding, stages):
+    tic = time.perf_counter()
+    try:
+        torch.onnx.export(
+            wrapper, args, str(path), input_names=wrapper.input_names, output_names=wrapper.output_names,
+            dynamic_axes=torchscript_dynamic_axes(config), opset_version=opset,
+            do_constant_folding=do_constant_folding, dynamo=False)
+    except Exception as error:
+        raise ExportError(f"{type(error).__name__}: {error}", stage="translate") from error
+    stages["translate"] = time.perf_counter() - tic
+
+
+def export_models(
+    model: torch.nn.Module,
+    config,
+    output_dir: str | os.PathLike,
+    **export_kwargs: Any,
+) -> dict[str, ExportResult]:
+    """Export every submodel of ``config`` (one ``model.onnx``, or encoder/decoder parts) into ``output_dir``.
+
+    The directory is assembled beside its final place and renamed into it, so a failure
+    leaves neither a partial directory nor a changed existing one.
+    """
+    output_dir = Path(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+    try:
+        results = {
+            stem: export(model, part, staging / f"{stem}.onnx", **export_kwargs)
+            for stem, part in config.submodels().items()
+        }
+        if output_dir.exists():
+            # Keep unrelated files the user had there; replace only what this export writes.
+            for produced in staging.iterdir():
+                os.replace(produced, output_dir / produced.name)
+            staging.rmdir()
+        else:
+            os.replace(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for stem, result in results.items():
+        result.path = output_dir / f"{stem}.onnx"
+    return results
+
+
+# ---- validation ----------------------------------------------------------------------------
+
+@dataclass
+class OutputComparison:
+    name: str
+    max_abs_diff: float
+    atol: float
+    reference_shape: tuple[int, ...]
+    onnx_shape: tuple[int, ...] | None
+
+    @property
+    def within_tolerance(self) -> bool:
+        return self.max_abs_diff <= self.atol
+
+
+@dataclass
+class ValidationReport:
+    """What one comparison of ONNX Runtime against PyTorch measured."""
+
+    dims: dict[str, int]
+    outputs: dict[str, OutputComparison]
+    missing_outputs: list[str]
+    shape_mismatches: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing_outputs and not self.shape_mismatches and all(
+            c.within_tolerance for c in self.outputs.values())
+
+    def raise_for_errors(self) -> None:
+        if self.missing_outputs:
+            raise OutputMissingError(f"the ONNX model lacks outputs {self.missing_outputs} (sizes {self.dims})")
+        if self.shape_mismatches:
+            raise ShapeMismatchError("; ".join(self.shape_mismatches) + f" (sizes {self.dims})")
+        breaches = [c for c in self.outputs.values() if not c.within_tolerance]
+        if breaches:
+            raise AtolError("; ".join(
+                f"{c.name}: max abs diff {c.max_abs_diff:.3g} > atol {c.atol:g}" for c in breaches) + f" (sizes {self.dims})")
+
+
+def onnx_session(onnx_model: str | os.PathLike, device: str = "cpu"):
+    import onnxruntime as ort
+
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_model), options, providers=providers)
+
+
+def reference_outputs(reference_model: torch.nn.Module, config, inputs: dict[str, torch.Tensor], device: str = "cpu"):
+    wrapper = ExportableModule(reference_model.to(device), config)
+    with config.patch_model_for_export(reference_model):
+        values = wrapper(*(t.to(device) for t in wrapper.example_args(inputs)))
+    return dict(zip(wrapper.output_names, values))
+
+
+def compare_outputs(config, reference_model, session, dims: dict[str, int], atol: float | None = None,
+                    device: str = "cpu", seed: int = 1) -> ValidationReport:
+    """Run PyTorch and ONNX Runtime on the same seeded inputs of sizes ``dims`` and measure the differences."""
+    atol = config.atol_for() if atol is None else atol
+    inputs = config.generate_dummy_inputs(framework="pt", seed=seed, **dims)
+    reference = reference_outputs(reference_model, config, inputs, device)
+    graph_inputs = {i.name for i in session.get_inputs()}
+    feed = {name: tensor.cpu().numpy() for name, tensor in inputs.items() if name in graph_inputs}
+    onnx_names = [o.name for o in session.get_outputs()]
+    wanted = [name for name in reference if name in onnx_names]
+    produced = dict(zip(wanted, session.run(wanted, feed))) if wanted else {}
+    comparisons, mismatches = {}, []
+    for name, expected in reference.items():
+        if name not in produced:
+            continue
+        expected = expected.detach().float().cpu().numpy()
+        got = np.asarray(produced[name], dtype=np.float32)
+        if expected.shape != got.shape:
+            mismatches.append(f"{name}: ONNX shape {got.shape} != PyTorch shape {expected.shape}")
+            comparisons[name] = OutputComparison(name, math.inf, atol, expected.shape, got.shape)
+            continue
+        diff = float(np.max(np.abs(expected - got))) if expected.size else 0.0
+        if np.isnan(diff):
+            diff = math.inf if not np.array_equal(np.isnan(expected), np.isnan(got)) else 0.0
+        comparisons[name] = OutputComparison(name, diff, atol, expected.shape, got.shape)
+    missing = [name for name in reference if name not in produced]
+    return ValidationReport(dict(config.dims(**dims)), comparisons, missing, mismatches)
+
+
+def validate_model_outputs(
+    config,
+    reference_model: torch.nn.Module,
+    onnx_model: str | os.PathLike,
+    onnx_named_outputs: list[str] | None = None,
+    atol: float | None = None,
+    input_shapes: dict[str, int] | None = None,
+    device: str = "cpu",
+) -> ValidationReport:
+    """Compare ONNX Runtime with PyTorch on sizes that differ from the export's.
+
+    Raises :class:`OutputMissingError`, :class:`ShapeMismatchError` or :class:`AtolError`;
+    returns the measurements when every output matches.
+    """
+    session = onnx_session(onnx_model, device)
+    dims = {**config.validation_dims(), **(input_shapes or {})}
+    report = compare_outputs(config, reference_model, session, dims, atol=atol, device=device)
+    if onnx_named_outputs is not None:
+        unexpected = [name for name in onnx_named_outputs if name not in report.outputs and name not in report.missing_outputs]
+        if unexpected:
+            raise OutputMissingError(f"outputs {unexpected} are not declared by {type(config).__name__}")
+    report.raise_for_errors()
+    return report

@@ -1,0 +1,19 @@
+"""Decoder-only language models, exported with or without a KV cache."""
+
+from ....normalized_config import GPT2LikeNormalizedTextConfig, NormalizedTextConfigWithGQA
+from ....tasks import register
+from ..config import TextDecoderOnnxConfig
+
+DECODER_TASKS = ("feature-extraction", "feature-extraction-with-past", "text-generation", "text-generation-with-past")
+
+
+@register("gpt2", *DECODER_TASKS)
+class GPT2OnnxConfig(TextDecoderOnnxConfig):
+    NORMALIZED_CONFIG_CLASS = GPT2LikeNormalizedTextConfig
+    ATOL_FOR_VALIDATION = 1e-4
+
+
+@register(("llama", "mistral", "qwen2"), *DECODER_TASKS)
+class LlamaOnnxConfig(TextDecoderOnnxConfig):
+    NORMALIZED_CONFIG_CLASS = NormalizedTextConfigWithGQA
+    ATOL_FOR_VALIDATION = 1e-4

@@ -1,0 +1,16 @@
+"""Text-and-vision models."""
+
+from ....tasks import register
+from ..config import TextAndVisionOnnxConfig
+
+
+@register("clip", "feature-extraction", "zero-shot-image-classification")
+class CLIPOnnxConfig(TextAndVisionOnnxConfig):
+    ATOL_FOR_VALIDATION = 1e-4
+    _OUTPUTS = {
+        "logits_per_image": ("image_batch_size", "text_batch_size"),
+        "logits_per_text": ("text_batch_size", "image_batch_size"),
+        "text_embeds": ("text_batch_size", None),
+        "image_embeds": ("image_batch_size", None),
+    }
+    _TASK_TO_OUTPUTS = {"feature-extraction": _OUTPUTS, "zero-shot-image-classification": _OUTPUTS}

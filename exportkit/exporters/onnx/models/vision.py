@@ -1,0 +1,46 @@
+"""Vision models: transformers ViT and ResNet, and timm convnets."""
+
+from ....normalized_config import NormalizedVisionConfig
+from ....tasks import register
+from ..config import VisionOnnxConfig
+
+
+@register(("vit", "deit"), "feature-extraction", "image-classification")
+class ViTOnnxConfig(VisionOnnxConfig):
+    # Position embeddings are learned for one image size: height and width are static.
+    DYNAMIC_IMAGE_SIZE = False
+    ATOL_FOR_VALIDATION = 1e-4
+
+
+@register("resnet", "feature-extraction", "image-classification")
+class ResNetOnnxConfig(VisionOnnxConfig):
+    DYNAMIC_IMAGE_SIZE = True
+    ATOL_FOR_VALIDATION = 1e-3
+    _TASK_TO_OUTPUTS = {
+        "feature-extraction": {"last_hidden_state": ("batch_size", None, "feature_height", "feature_width")},
+        "image-classification": {"logits": ("batch_size", None)},
+    }
+
+    def axis_table(self):
+        from ....axes import opaque
+
+        return {**super().axis_table(), "feature_height": opaque("feature_height"), "feature_width": opaque("feature_width")}
+
+
+class TimmNormalizedConfig(NormalizedVisionConfig):
+    """timm's pretrained_cfg carries ``input_size = (channels, height, width)``."""
+
+    ATTRIBUTES = {"num_channels": "num_channels", "image_size": "image_size"}
+
+
+@register(("resnet", "convnext", "efficientnet", "mobilenetv3"), "image-classification", library="timm")
+class TimmConvNetOnnxConfig(VisionOnnxConfig):
+    NORMALIZED_CONFIG_CLASS = TimmNormalizedConfig
+    DYNAMIC_IMAGE_SIZE = True
+    ATOL_FOR_VALIDATION = 1e-3
+
+    def model_kwargs(self, inputs):
+        return {"x": inputs["pixel_values"]}
+
+    def call_model(self, model, kwargs):
+        return model(kwargs["x"])

@@ -1,0 +1,56 @@
+"""Patches applied around an export, and always undone afterwards.
+
+A config lists :class:`PatchingSpec` entries in ``PATCHING_SPECS``: replace attribute
+``name`` of object ``o`` with ``custom_op`` (or with ``op_wrapper(original)``) while the
+model is captured. Nothing outside the ``with`` block ever sees a patched object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+@dataclasses.dataclass
+class PatchingSpec:
+    o: Any
+    name: str
+    custom_op: Callable | None = None
+    orig_op: Callable | None = None
+    op_wrapper: Callable | None = None
+
+
+class ModelPatcher:
+    """Context manager: eval mode, no grad, and the config's patching specs for the export's duration."""
+
+    def __init__(self, config: Any, model: torch.nn.Module):
+        self.config = config
+        self.model = model
+        self._restore: list[tuple[Any, str, Any]] = []
+        self._was_training = model.training
+        self._no_grad = torch.no_grad()
+
+    def __enter__(self):
+        self.model.eval()
+        self._no_grad.__enter__()
+        try:
+            for spec in self.config.PATCHING_SPECS or ():
+                original = spec.orig_op if spec.orig_op is not None else getattr(spec.o, spec.name)
+                replacement = spec.op_wrapper(original) if spec.op_wrapper is not None else spec.custom_op
+                self._restore.append((spec.o, spec.name, getattr(spec.o, spec.name)))
+                setattr(spec.o, spec.name, replacement)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for obj, name, original in reversed(self._restore):
+            setattr(obj, name, original)
+        self._restore.clear()
+        self._no_grad.__exit__(exc_type, exc, tb)
+        self.model.train(self._was_training)
+        return False

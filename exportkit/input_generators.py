@@ -1,0 +1,108 @@
+"""Seeded dummy-input generators.
+
+The shape of every dummy tensor comes from its :class:`~exportkit.axes.TensorSpec`; a
+generator only decides the values (token ids inside the vocabulary, masks of ones, normal
+floats), so no shape is ever listed twice. Each generator claims the input names it knows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .axes import TensorSpec
+
+INT_DTYPES = {"int64": torch.int64, "int32": torch.int32, "int8": torch.int8}
+FLOAT_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class DummyInputGenerator:
+    """Base class: generates values for the inputs named in ``SUPPORTED_INPUT_NAMES``.
+
+    A name ending in ``.*`` claims every input with that prefix (``past_key_values.*``).
+    """
+
+    SUPPORTED_INPUT_NAMES: tuple[str, ...] = ()
+
+    def __init__(self, task: str, normalized_config: Any, int_dtype: str = "int64", float_dtype: str = "fp32"):
+        self.task = task
+        self.normalized_config = normalized_config
+        self.int_dtype = INT_DTYPES[int_dtype]
+        self.float_dtype = FLOAT_DTYPES[float_dtype]
+
+    def supports_input(self, input_name: str) -> bool:
+        for name in self.SUPPORTED_INPUT_NAMES:
+            if name.endswith(".*") and input_name.startswith(name[:-1]):
+                return True
+            if input_name == name:
+                return True
+        return False
+
+    def generate(self, spec: TensorSpec, shape: tuple[int, ...], rng: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    # Helpers shared by the concrete generators.
+    def random_int(self, shape, high: int, rng: torch.Generator, low: int = 0) -> torch.Tensor:
+        return torch.randint(low, max(high, low + 1), shape, generator=rng, dtype=torch.int64).to(self.int_dtype)
+
+    def random_float(self, shape, rng: torch.Generator, scale: float = 1.0) -> torch.Tensor:
+        return (torch.randn(shape, generator=rng) * scale).to(self.float_dtype)
+
+    def ones(self, shape) -> torch.Tensor:
+        return torch.ones(shape, dtype=self.int_dtype)
+
+
+class DummyTextInputGenerator(DummyInputGenerator):
+    SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "encoder_attention_mask")
+
+    def generate(self, spec, shape, rng):
+        if spec.name == "input_ids":
+            return self.random_int(shape, self.normalized_config.vocab_size, rng)
+        if spec.name == "token_type_ids":
+            types = self.normalized_config.type_vocab_size if self.normalized_config.has("type_vocab_size") else 1
+            return self.random_int(shape, types, rng)
+        if spec.name == "position_ids":
+            return torch.arange(shape[-1], dtype=self.int_dtype).expand(shape).contiguous()
+        return self.ones(shape)  # attention masks: no padding, so every position is compared
+
+
+class DummyDecoderTextInputGenerator(DummyInputGenerator):
+    SUPPORTED_INPUT_NAMES = ("decoder_input_ids", "decoder_attention_mask", "encoder_outputs", "encoder_hidden_states")
+
+    def generate(self, spec, shape, rng):
+        if spec.name == "decoder_input_ids":
+            return self.random_int(shape, self.normalized_config.vocab_size, rng)
+        if spec.name == "decoder_attention_mask":
+            return self.ones(shape)
+        return self.random_float(shape, rng)
+
+
+class DummyPastKeyValuesGenerator(DummyInputGenerator):
+    SUPPORTED_INPUT_NAMES = ("past_key_values.*",)
+
+    def generate(self, spec, shape, rng):
+        return self.random_float(shape, rng)
+
+
+class DummyVisionInputGenerator(DummyInputGenerator):
+    SUPPORTED_INPUT_NAMES = ("pixel_values", "pixel_mask")
+
+    def generate(self, spec, shape, rng):
+        if spec.name == "pixel_mask":
+            return self.ones(shape)
+        return self.random_float(shape, rng)
+
+
+class DummyAudioInputGenerator(DummyInputGenerator):
+    SUPPORTED_INPUT_NAMES = ("input_values", "input_features")
+
+    def generate(self, spec, shape, rng):
+        return self.random_float(shape, rng, scale=0.5)
+
+
+class DummyLatentInputGenerator(DummyInputGenerator):
+    SUPPORTED_INPUT_NAMES = ("latent_sample", "sample")
+
+    def generate(self, spec, shape, rng):
+        return self.random_float(shape, rng)

@@ -1,0 +1,106 @@
+"""Uniform attribute names over model configs whose fields are spelled differently.
+
+``NormalizedTextConfig(gpt2_config).num_layers`` reads ``n_layer``; a model family states
+its spelling once with :meth:`NormalizedConfig.with_args`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+
+class NormalizedConfig:
+    """Read attributes of a model config through a name mapping.
+
+    Mapped values may be dotted paths into sub-configs (``"text_config.vocab_size"``).
+    """
+
+    ATTRIBUTES: dict[str, str] = {}
+
+    def __init__(self, config: Any, allow_new: bool = False, **kwargs: str):
+        self.config = config
+        self._mapping = {**self.ATTRIBUTES, **{k.lower(): v for k, v in kwargs.items()}}
+
+    @classmethod
+    def with_args(cls, allow_new: bool = False, **kwargs: str):
+        return functools.partial(cls, allow_new=allow_new, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "config":
+            raise AttributeError(name)
+        path = self._mapping.get(name.lower(), name)
+        value: Any = self.config
+        for part in path.split("."):
+            if not hasattr(value, part):
+                raise AttributeError(
+                    f"{type(self.config).__name__} has no attribute {path!r} (normalized name {name!r})"
+                )
+            value = getattr(value, part)
+        return value
+
+    def has(self, name: str) -> bool:
+        try:
+            getattr(self, name)
+        except AttributeError:
+            return False
+        return True
+
+
+class NormalizedTextConfig(NormalizedConfig):
+    ATTRIBUTES = {
+        "vocab_size": "vocab_size",
+        "hidden_size": "hidden_size",
+        "num_layers": "num_hidden_layers",
+        "num_attention_heads": "num_attention_heads",
+        "max_position_embeddings": "max_position_embeddings",
+        "type_vocab_size": "type_vocab_size",
+    }
+
+
+class NormalizedTextConfigWithGQA(NormalizedTextConfig):
+    ATTRIBUTES = {**NormalizedTextConfig.ATTRIBUTES, "num_key_value_heads": "num_key_value_heads"}
+
+
+class NormalizedSeq2SeqConfig(NormalizedTextConfig):
+    ATTRIBUTES = {
+        **NormalizedTextConfig.ATTRIBUTES,
+        "encoder_num_layers": "num_hidden_layers",
+        "decoder_num_layers": "num_hidden_layers",
+        "encoder_num_attention_heads": "num_attention_heads",
+        "decoder_num_attention_heads": "num_attention_heads",
+    }
+
+
+class NormalizedVisionConfig(NormalizedConfig):
+    ATTRIBUTES = {"image_size": "image_size", "num_channels": "num_channels"}
+
+
+class NormalizedTextAndVisionConfig(NormalizedConfig):
+    ATTRIBUTES = {
+        "text_config": "text_config",
+        "vision_config": "vision_config",
+        "vocab_size": "text_config.vocab_size",
+        "max_position_embeddings": "text_config.max_position_embeddings",
+        "image_size": "vision_config.image_size",
+        "num_channels": "vision_config.num_channels",
+    }
+
+
+class NormalizedAudioConfig(NormalizedConfig):
+    ATTRIBUTES = {"hidden_size": "hidden_size", "vocab_size": "vocab_size"}
+
+
+GPT2LikeNormalizedTextConfig = NormalizedTextConfig.with_args(
+    num_layers="n_layer", num_attention_heads="n_head", hidden_size="n_embd", max_position_embeddings="n_positions"
+)
+T5LikeNormalizedTextConfig = NormalizedSeq2SeqConfig.with_args(
+    hidden_size="d_model",
+    num_attention_heads="num_heads",
+    encoder_num_layers="num_layers",
+    decoder_num_layers="num_decoder_layers",
+    encoder_num_attention_heads="num_heads",
+    decoder_num_attention_heads="num_heads",
+    key_value_dim="d_kv",
+    max_position_embeddings="n_positions",
+)

@@ -1,0 +1,168 @@
+"""Open the rendered support matrix in headless Chromium and use it like a reader would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from reports import STATUSES, build_matrix, write_matrix
+from reports.screenshot import CHROMEDRIVER, CHROMIUM, chromium_driver
+
+_missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(bool(_missing), reason=f"browser test needs {' and '.join(_missing)} (not installed)"),
+]
+
+VERSIONS = {"torch": "2.15.0", "transformers": "5.0.0", "timm": "1.0.0"}
+FAILED_ID = "transformers/bert/onnx-torchscript/text-classification"
+
+
+def record(library, model_type, engine, task, status, **extra) -> dict:
+    column = f"onnx-{engine}"
+    rid = f"{library}/{model_type}/{column}/{task}"
+    base = {
+        "id": rid, "library": library, "model_type": model_type, "exporter": "onnx", "engine": engine,
+        "column": column, "task": task, "status": status, "stage": None, "reason": None, "error": None,
+        "outputs": {"logits": {"max_abs_diff": 2.5e-6, "atol": 1e-4}} if status == "certified" else {},
+        "shapes_tried": [{"batch_size": 1, "sequence_length": 3}, {"batch_size": 2, "sequence_length": 1}],
+        "minimal_failing_shape": None, "opset": 18, "export_seconds": 2.25, "artefact_bytes": 3_500_000,
+        "versions": VERSIONS, "seed": 0, "hypothesis_profile": "ci",
+        "reproduce": f"pytest conformance -p no:randomly -k '{rid}'",
+        "registered_at": "exportkit/exporters/onnx/models/text.py:41", "duration_seconds": 4.0,
+    }
+    base.update(extra)
+    return base
+
+
+RECORDS = [
+    record("transformers", "bert", "dynamo", "text-classification", "certified"),
+    record("transformers", "bert", "torchscript", "text-classification", "failed", stage="translate",
+           reason="TracerWarning: shape-dependent control flow",
+           error="Traceback (most recent call last):\n  ...\n</script><b id=injected>boom</b>",
+           minimal_failing_shape={"batch_size": 2, "sequence_length": 1}),
+    record("transformers", "gpt2", "dynamo", "text-generation", "xfail", stage="capture",
+           reason="xfail: dynamic cache not supported"),
+    record("transformers", "gpt2", "torchscript", "text-generation", "timeout", stage="run",
+           reason="Timeout after 300 s"),
+    record("timm", "resnet", "dynamo", "image-classification", "certified"),
+    record("timm", "resnet", "torchscript", "image-classification", "skipped", reason="skip: needs CUDA"),
+    record("timm", "vit", "dynamo", "image-classification", "crashed", stage="run",
+           reason="worker exited with signal 11"),
+    record("timm", "vit", "torchscript", "image-classification", "certified"),
+]
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict:
+    return build_matrix(RECORDS, versions=VERSIONS, profile="ci", generated_at="2025-06-01T12:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def page_url(matrix, tmp_path_factory) -> str:
+    _, html_path = write_matrix(matrix, tmp_path_factory.mktemp("site"))
+    return html_path.resolve().as_uri()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    with chromium_driver(tmp_path_factory.mktemp("chromium-profile")) as drv:
+        yield drv
+
+
+@pytest.fixture
+def page(driver, page_url):
+    driver.get(page_url)
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.__matrixReady === true"))
+    return driver
+
+
+def css(driver, selector):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def visible_models(driver) -> list[str]:
+    rows = driver.find_elements(By.CSS_SELECTOR, "#matrix tr.model")
+    return [r.get_attribute("data-model-type") for r in rows if r.is_displayed()]
+
+
+def test_page_loads_without_console_errors(page):
+    try:
+        logs = page.get_log("browser")
+    except Exception:  # driver without the logging extension: __matrixReady already proved the script ran
+        logs = []
+    errors = [entry for entry in logs if entry.get("level") == "SEVERE"]
+    assert errors == []
+    assert page.title == "exportkit support matrix"
+
+
+def test_counts_match_summary(page, matrix):
+    summary = matrix["summary"]
+    assert css(page, "[data-count-total]").text == str(summary["total"])
+    for status in STATUSES:
+        assert css(page, f'[data-count-status="{status}"]').text == str(summary["by_status"][status])
+    for attr, groups in (("library", summary["by_library"]), ("column", summary["by_column"])):
+        for name, counts in groups.items():
+            for status, n in counts.items():
+                assert css(page, f'[data-count-{attr}="{name}"][data-status="{status}"]').text == str(n), (
+                    attr, name, status)
+    shown = {c.get_attribute("data-id") for c in page.find_elements(By.CSS_SELECTOR, "td.cell")}
+    assert shown == {r["id"] for r in RECORDS}
+
+
+def test_clicking_failed_cell_shows_certificate(page):
+    details = css(page, "#details")
+    assert not details.is_displayed()
+    cell = css(page, f'td.cell[data-id="{FAILED_ID}"]')
+    assert cell.get_attribute("data-status") == "failed"
+    cell.click()
+    assert details.is_displayed()
+    failed = next(r for r in RECORDS if r["id"] == FAILED_ID)
+    text = details.text
+    for expected in (FAILED_ID, failed["stage"], failed["reason"], failed["reproduce"], failed["registered_at"],
+                     "batch_size=2, sequence_length=1", "</script><b id=injected>boom</b>"):
+        assert expected in text
+    # The error text is shown literally, never parsed as markup.
+    assert page.find_elements(By.ID, "injected") == []
+
+    css(page, "#details-close").click()
+    assert not details.is_displayed()
+
+
+def test_filter_hides_and_restores_rows(page):
+    everything = visible_models(page)
+    assert sorted(everything) == ["bert", "gpt2", "resnet", "vit"]
+
+    box = css(page, "#filter")
+    box.send_keys("resnet")
+    assert visible_models(page) == ["resnet"]
+    assert css(page, '#matrix tr.group[data-library="timm"]').is_displayed()
+    assert not css(page, '#matrix tr.group[data-library="transformers"]').is_displayed()
+
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("text-generation")  # tasks match too
+    assert visible_models(page) == ["gpt2"]
+
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("no-such-model")
+    assert visible_models(page) == []
+    assert css(page, "#no-match").is_displayed()
+
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE)
+    assert visible_models(page) == everything
+    assert not css(page, "#no-match").is_displayed()
+
+
+def test_status_checkboxes_filter_rows(page):
+    css(page, '#legend input[value="certified"]').click()
+    # bert/resnet/vit/gpt2 all still have a non-certified cell...
+    assert sorted(visible_models(page)) == ["bert", "gpt2", "resnet", "vit"]
+    css(page, '#legend input[value="failed"]').click()
+    css(page, '#legend input[value="crashed"]').click()
+    # ...until the remaining statuses are only xfail/skipped/timeout.
+    assert sorted(visible_models(page)) == ["gpt2", "resnet"]
