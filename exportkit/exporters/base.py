@@ -149,7 +149,17 @@ class ExporterConfig:
                 step = f" in steps of {axis.multiple_of}" if axis.multiple_of > 1 else ""
                 raise ValueError(f"{type(self).__name__}: {axis.shape_kwarg}={value} is outside {bounds}{step}")
             dims[axis.name] = int(value)
+        self._check_derived_sizes(dims)
         return dims
+
+    def _check_derived_sizes(self, dims: dict[str, int]) -> None:
+        """A derived input axis (past + new tokens) must stay inside its own bounds too."""
+        for spec in self.input_specs.values():
+            for axis in spec.axes:
+                if axis.dynamic and axis.derive is not None and not axis.accepts(axis.size(dims)):
+                    raise ValueError(
+                        f"{type(self).__name__}: {axis.name}={axis.size(dims)} (from {dims}) is outside "
+                        f"[{axis.min}, {axis.max if axis.max is not None else 'inf'}]")
 
     def validation_dims(self) -> dict[str, int]:
         """Sizes that differ from the export's on every dynamic input axis, where the axis allows it."""

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ...axes import Axis, TensorSpec, derived
+from ...axes import Axis, TensorSpec
 from ...input_generators import DummyPastKeyValuesGenerator
 from ..base import ExporterConfig
 
@@ -24,8 +24,9 @@ def past_sequence_axis(max_positions: int | None) -> Axis:
     return Axis("past_sequence_length", default=8, min=0, max=max_positions)
 
 
-def total_sequence_axis() -> Axis:
-    return derived("total_sequence_length", lambda d: d["past_sequence_length"] + d["sequence_length"])
+def total_sequence_axis(max_positions: int | None) -> Axis:
+    return Axis("total_sequence_length", max=max_positions,
+                derive=lambda d: d["past_sequence_length"] + d["sequence_length"])
 
 
 class OnnxConfigWithPast(OnnxConfig):
@@ -78,7 +79,7 @@ class OnnxConfigWithPast(OnnxConfig):
         nc = self._normalized_config
         max_positions = nc.max_position_embeddings if nc.has("max_position_embeddings") else None
         table["past_sequence_length"] = past_sequence_axis(max_positions)
-        table["total_sequence_length"] = total_sequence_axis()
+        table["total_sequence_length"] = total_sequence_axis(max_positions)
         table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)
         table["head_dim"] = Axis.static("head_dim", self.head_dim)
         return table

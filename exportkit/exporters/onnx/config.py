@@ -110,7 +110,8 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
         # The decoder axes of the cache, named as the seq2seq decoder names them.
         table["sequence_length"] = table["decoder_sequence_length"]
         table["total_sequence_length"] = Axis(
-            "total_sequence_length", derive=lambda d: d["past_sequence_length"] + d["decoder_sequence_length"])
+            "total_sequence_length", max=max_positions,
+            derive=lambda d: d["past_sequence_length"] + d["decoder_sequence_length"])
         table["hidden_size"] = Axis.static("hidden_size", self._normalized_config.hidden_size)
         return table
 

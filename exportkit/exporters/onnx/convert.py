@@ -211,9 +211,12 @@ def export_models(
     model: torch.nn.Module,
     config,
     output_dir: str | os.PathLike,
+    monolith: bool = False,
     **export_kwargs: Any,
 ) -> dict[str, ExportResult]:
     """Export every submodel of ``config`` (one ``model.onnx``, or encoder/decoder parts) into ``output_dir``.
+
+    ``monolith=True`` exports ``config`` itself as one ``model.onnx`` even where it could be split.
 
     The directory is assembled beside its final place and renamed into it, so a failure
     leaves neither a partial directory nor a changed existing one.
@@ -224,7 +227,7 @@ def export_models(
     try:
         results = {
             stem: export(model, part, staging / f"{stem}.onnx", **export_kwargs)
-            for stem, part in config.submodels().items()
+            for stem, part in ({"model": config} if monolith else config.submodels()).items()
         }
         if output_dir.exists():
             # Keep unrelated files the user had there; replace only what this export writes.

@@ -1,0 +1,98 @@
+"""The properties a certified export has. Each check returns what it measured or raises
+:class:`CheckFailed` naming the stage it belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    def __init__(self, stage: str, message: str, measured: dict[str, float] | None = None):
+        super().__init__(message)
+        self.stage = stage
+        self.measured = measured or {}  # per-output max abs diff, where the failing check measured one
+
+
+def check_onnx_model(path) -> None:
+    """Property 2: ``onnx.checker`` with full checks (shape inference included)."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as error:
+        raise CheckFailed("check", f"onnx.checker: {error}") from error
+
+
+def _graph_values(path):
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return list(model.graph.input), list(model.graph.output)
+
+
+def check_io_names(path, config) -> None:
+    """Property 3: the graph's inputs and outputs are exactly the ones the config declares, in order."""
+    inputs, outputs = _graph_values(path)
+    got_in, got_out = [v.name for v in inputs], [v.name for v in outputs]
+    want_in, want_out = list(config.input_specs), list(config.output_specs)
+    if got_in != want_in or got_out != want_out:
+        raise CheckFailed("io", f"graph inputs {got_in} / outputs {got_out}; declared {want_in} / {want_out}")
+
+
+def check_dynamic_axes_symbolic(path, config) -> None:
+    """Property 4: every axis the config declares dynamic is symbolic in the graph."""
+    inputs, outputs = _graph_values(path)
+    specs = {**config.input_specs, **config.output_specs}
+    baked = []
+    for value in [*inputs, *outputs]:
+        spec = specs.get(value.name)
+        if spec is None:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) != spec.rank:
+            baked.append(f"{value.name}: rank {len(dims)} in the graph, {spec.rank} declared")
+            continue
+        for index, (axis, dim) in enumerate(zip(spec.axes, dims)):
+            if axis.dynamic and dim.HasField("dim_value"):
+                baked.append(f"{value.name}[{index}] ({axis.name}) is fixed to {dim.dim_value}")
+    if baked:
+        raise CheckFailed("dynamic-axes", "declared dynamic but fixed in the graph: " + "; ".join(baked))
+
+
+@dataclass
+class ExampleResult:
+    dims: dict[str, int]
+    max_abs_diff: dict[str, float]
+
+
+def check_outputs_match(config, model, session, dims: Mapping[str, int], atol: float, seed: int) -> ExampleResult:
+    """Property 5 for one drawn shape: ORT matches PyTorch within ``atol`` and every output
+    has the shape its declared axes give."""
+    from exportkit.exporters.onnx.convert import compare_outputs
+
+    try:
+        report = compare_outputs(config, model, session, dict(dims), atol=atol, seed=seed)
+    except Exception as error:
+        raise CheckFailed("run", f"{type(error).__name__}: {error}") from error
+    diffs = {name: c.max_abs_diff for name, c in report.outputs.items()}
+    if report.missing_outputs:
+        raise CheckFailed("run", f"outputs missing at {dict(dims)}: {report.missing_outputs}")
+    if report.shape_mismatches:
+        raise CheckFailed("shapes", "; ".join(report.shape_mismatches) + f" at {dict(dims)}")
+    for name, spec in config.output_specs.items():
+        shape = report.outputs[name].onnx_shape
+        for index, axis in enumerate(spec.axes):
+            if not axis.dynamic or (axis.derive is None and axis.name not in report.dims):
+                continue  # static, or a size only the model knows: compared against PyTorch above
+            expected = axis.size(report.dims)
+            if shape[index] != expected:
+                raise CheckFailed("shapes", f"{name}[{index}] ({axis.name}) is {shape[index]}, declared {expected} "
+                                            f"at {dict(dims)}")
+    breaches = {name: d for name, d in diffs.items() if not d <= atol or np.isnan(d)}
+    if breaches:
+        detail = ", ".join(f"{name}: {d:.3g}" for name, d in breaches.items())
+        raise CheckFailed("compare", f"max abs diff over atol {atol:g} at {dict(dims)}: {detail}", diffs)
+    return ExampleResult(dict(dims), diffs)

@@ -1,0 +1,79 @@
+"""pytest plugin of the conformance harness: options, hooks and fixtures only.
+
+Collection comes straight from the registry, identically on every xdist worker. Each test
+leaves its certificate on its report (``user_properties``), which xdist carries to the
+controller. On the controller, a :class:`~conformance.session.CertificateCollector` gathers
+them, turns crashed workers into cells too, and writes the matrix at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from .profiles import DEFAULT_PROFILE
+
+CERTIFICATE_KEY = "exportkit-certificate"
+
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("conformance", "exportkit conformance harness")
+    group.addoption("--library", help="certify only these libraries (comma-separated)")
+    group.addoption("--model-type", help="certify only model types matching this glob (comma-separated)")
+    group.addoption("--exporter", help="certify only this exporter (e.g. onnx)")
+    group.addoption("--engine", help="certify only these engines: dynamo, torchscript")
+    group.addoption("--task", help="certify only tasks matching this glob (comma-separated)")
+    group.addoption("--conformance-seed", type=int, default=0, help="seed of tiny models, inputs and hypothesis (default 0)")
+    group.addoption("--case-timeout", type=float, default=600.0,
+                    help="seconds one case may take before it is recorded as timed out (default 600)")
+    group.addoption("--matrix-dir", default=None,
+                    help="where support-matrix.json and .html are written (default: reports/ under the rootdir)")
+    group.addoption("--no-matrix", action="store_true", help="do not write the support matrix")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "conformance: a certification case of the exportkit harness")
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile(DEFAULT_PROFILE)
+    if not hasattr(config, "workerinput") and not config.getoption("no_matrix"):
+        from .session import CertificateCollector
+
+        chosen = config.getoption("matrix_dir")
+        out_dir = Path(chosen) if chosen else Path(config.rootpath) / "reports"
+        config.pluginmanager.register(CertificateCollector(config, out_dir), "exportkit-certificates")
+
+
+def pytest_generate_tests(metafunc):
+    if "case" not in metafunc.fixturenames:
+        return
+    from .cases import all_cases, select_cases
+
+    opt = metafunc.config.getoption
+    cases = select_cases(all_cases(), library=opt("library"), model_type=opt("model_type"),
+                         exporter=opt("exporter"), engine=opt("engine"), task=opt("task"))
+    metafunc.parametrize("case", cases, ids=[case.id for case in cases])
+
+
+@pytest.fixture
+def certificate(request):
+    """Attach a certificate record to this test's report (it travels to the xdist controller)."""
+
+    def attach(record: dict) -> None:
+        request.node.user_properties.append((CERTIFICATE_KEY, json.dumps(record)))
+
+    return attach
+
+
+@pytest.fixture
+def certify_options(request, tmp_path):
+    opt = request.config.getoption
+    return {
+        "profile": settings.get_current_profile_name(),
+        "seed": opt("conformance_seed"),
+        "time_limit_s": opt("case_timeout"),
+        "workdir": tmp_path,
+    }

@@ -1,0 +1,116 @@
+"""The controller's side of a conformance run: gather certificates, write the matrix.
+
+Registered as a plugin object on the controller only (the process that reports results,
+with or without xdist). Every collected test becomes exactly one cell: a certificate it
+attached, or, when its worker crashed or it never ran, a record made here from its report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .plugin import CERTIFICATE_KEY
+CASE_ID = re.compile(r"test_certify\[(?P<id>.+)\]$")
+
+
+def case_id_of(nodeid: str) -> str | None:
+    match = CASE_ID.search(nodeid)
+    return match.group("id") if match else None
+
+
+class CertificateCollector:
+    def __init__(self, config, out_dir: Path):
+        self.config = config
+        self.out_dir = out_dir
+        self.expected: list[str] = []  # case ids collected (after selection), in order
+        self.records: dict[str, dict] = {}
+        self._cases: dict | None = None
+
+    # ---- what was collected --------------------------------------------------------------
+
+    def _expect(self, nodeids) -> None:
+        for nodeid in nodeids:
+            case_id = case_id_of(nodeid)
+            if case_id and case_id not in self.expected:
+                self.expected.append(case_id)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self._expect(ids)  # every worker collects the same ids; duplicates are ignored
+
+    def pytest_collection_finish(self, session):
+        self._expect(item.nodeid for item in session.items)
+
+    # ---- results -------------------------------------------------------------------------
+
+    def pytest_runtest_logreport(self, report):
+        case_id = case_id_of(report.nodeid)
+        if case_id is None:
+            return
+        for key, value in report.user_properties:
+            if key == CERTIFICATE_KEY:
+                self.records[case_id] = json.loads(value)
+                return
+        if report.failed and case_id not in self.records:
+            # No certificate: the worker died (native crash, or the hard timeout killed it)
+            # or the test broke before it could certify.
+            text = str(report.longrepr or "")
+            status = "timeout" if "Timeout" in text else "crashed"
+            self.records[case_id] = self._record_without_certificate(case_id, status, text)
+        elif report.skipped and report.when == "setup" and case_id not in self.records:
+            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self.records[case_id] = self._record_without_certificate(case_id, "skipped", reason)
+
+    def _case(self, case_id: str):
+        from .cases import all_cases
+
+        if self._cases is None:
+            self._cases = {case.id: case for case in all_cases()}
+        return self._cases[case_id]
+
+    def _record_without_certificate(self, case_id: str, status: str, text: str) -> dict:
+        from .certify import base_record
+
+        opt = self.config.getoption
+        record = base_record(self._case(case_id), profile=_profile_name(), seed=opt("conformance_seed"))
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        record.update(status=status, reason=(lines[-1] if lines else status)[:300], error=text[-4000:] or None)
+        return record
+
+    # ---- the matrix ----------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session):
+        if not self.expected:
+            return
+        for case_id in self.expected:
+            if case_id not in self.records:
+                self.records[case_id] = self._record_without_certificate(
+                    case_id, "skipped", "not run: the session ended before this case ran")
+        from reports import build_matrix, write_matrix
+
+        from .certify import library_versions
+
+        matrix = build_matrix([self.records[i] for i in self.expected], versions=library_versions(),
+                              profile=_profile_name())
+        self.json_path, self.html_path = write_matrix(matrix, self.out_dir)
+        self.summary = matrix["summary"]
+
+    def pytest_terminal_summary(self, terminalreporter):
+        summary = getattr(self, "summary", None)
+        if summary is None:
+            return
+        counts = ", ".join(f"{n} {status}" for status, n in summary["by_status"].items() if status != "total" and n)
+        terminalreporter.write_sep("=", "exportkit support matrix")
+        terminalreporter.write_line(f"{summary['total']} cells: {counts}")
+        terminalreporter.write_line(f"written: {self.json_path}")
+        terminalreporter.write_line(f"         {self.html_path}")
+
+
+def _profile_name() -> str:
+    from hypothesis import settings
+
+    return settings.get_current_profile_name()

@@ -1,0 +1,37 @@
+"""Tiny timm models: the smallest real architecture of each family, narrowed where timm allows.
+
+The architecture name is kept real (``resnet10t``, not timm's ``test_resnet``) because the
+registry's model type is inferred from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import MissingRecipeError, describe
+
+NUM_CLASSES = 3
+
+# family -> (architecture, extra create_model kwargs narrowing it)
+ARCHITECTURES: dict[str, tuple[str, dict[str, Any]]] = {
+    "resnet": ("resnet10t", {"channels": (16, 32, 64, 128), "stem_width": 16}),
+    "convnext": ("convnext_atto", {"dims": (16, 32, 64, 128)}),
+    # efficientnet_b0 fixes its channel multiplier itself, so it cannot be narrowed (4M parameters).
+    "efficientnet": ("efficientnet_b0", {}),
+    "mobilenetv3": ("mobilenetv3_small_050", {}),
+}
+
+
+def has_recipe(model_type: str, task: str) -> bool:
+    return model_type in ARCHITECTURES and task == "image-classification"
+
+
+def build(model_type: str, task: str):
+    import timm
+
+    if not has_recipe(model_type, task):
+        raise MissingRecipeError(f"no timm architecture for {model_type!r} and task {task!r}")
+    architecture, kwargs = ARCHITECTURES[model_type]
+    model = timm.create_model(architecture, pretrained=False, num_classes=NUM_CLASSES,
+                              drop_rate=0.0, drop_path_rate=0.0, **kwargs)
+    return model, describe(model, architecture)

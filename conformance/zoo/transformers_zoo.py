@@ -1,0 +1,152 @@
+"""Tiny transformers models, built from config classes with random weights.
+
+One general rule shrinks every size field a config has (see ``TINY_SIZES``); a model type
+needs an entry in ``OVERRIDES`` only where the rule alone would give a model that cannot run
+or that loses a feature worth exporting. Sub-configs (CLIP's text and vision towers) are
+shrunk by the same rule, recursively.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exportkit.loading import TRANSFORMERS_AUTO_CLASSES
+from exportkit.task_names import Task
+
+from .base import MissingRecipeError, describe
+
+# Size field -> tiny value. A field is only ever shrunk (CLIP's 77 text positions stay 77),
+# and a list-valued field is shrunk element by element (wav2vec2's conv_dim keeps its
+# 7 layers, so the real kernels and strides, and the minimum audio length, are kept).
+TINY_SIZES: dict[str, int] = {
+    # widths
+    "hidden_size": 32, "d_model": 32, "n_embd": 32, "dim": 32,
+    "intermediate_size": 37, "d_ff": 37, "hidden_dim": 37, "n_inner": 37,
+    "embedding_size": 16, "projection_dim": 16, "pooler_output_size": 32, "output_hidden_size": 32,
+    "classifier_proj_size": 16,
+    # T5's per-head size, kept apart from d_model / num_heads (8) as in t5-3b: the cache must use d_kv.
+    "d_kv": 16,
+    # depths
+    "num_hidden_layers": 2, "num_layers": 2, "num_decoder_layers": 2, "n_layer": 2, "n_layers": 2,
+    "encoder_layers": 2, "decoder_layers": 2,
+    # attention heads; fewer key/value heads than query heads keeps grouped-query attention exercised
+    "num_attention_heads": 4, "num_heads": 4, "n_head": 4, "n_heads": 4,
+    "encoder_attention_heads": 4, "decoder_attention_heads": 4, "num_key_value_heads": 2,
+    # vocabularies and positions
+    "vocab_size": 99, "max_position_embeddings": 512, "n_positions": 512,
+    # images
+    "image_size": 32, "patch_size": 4, "encoder_stride": 4,
+    # audio front ends
+    "conv_dim": 32, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
+    "tdnn_dim": 32, "xvector_output_dim": 16,
+}
+
+# What the general rule cannot know, per model type.
+OVERRIDES: dict[str, dict[str, Any]] = {
+    # Four stages keep the real 32x downsampling; bottleneck blocks divide widths by 4.
+    "resnet": {"embedding_size": 16, "hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
+    # T5Config has no default; real checkpoints start decoding from the pad token.
+    "t5": {"decoder_start_token_id": 0},
+}
+
+# Heads with a free number of classes get 3; others (QA's start/end pair) keep their own count.
+NUM_LABELS = 3
+LABELLED_TASKS = {"text-classification", "token-classification", "image-classification", "audio-classification"}
+
+
+def _shrink(value: Any, tiny: int) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return min(value, tiny)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
+        return type(value)(min(v, tiny) for v in value)
+    return value
+
+
+def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Constructor kwargs for a tiny ``config_cls``: shrunk size fields, token ids inside the vocab.
+
+    Only changed fields are passed, so fields the config derives at construction
+    (``head_dim``, ``layer_types``, ...) are derived from the tiny sizes.
+    """
+    defaults = config_cls()
+    fields = defaults.to_dict()
+    kwargs = {name: _shrink(fields[name], tiny) for name, tiny in TINY_SIZES.items() if name in fields}
+    kwargs = {name: value for name, value in kwargs.items() if value != fields[name]}
+    for name, sub_cls in getattr(config_cls, "sub_configs", {}).items():
+        if name in fields and isinstance(fields[name], dict):
+            kwargs[name] = _tiny_kwargs(sub_cls, {})
+    kwargs.update(overrides)
+    vocab_size = kwargs.get("vocab_size", fields.get("vocab_size"))
+    if isinstance(vocab_size, int):
+        # Special tokens past the tiny vocabulary move to its top, keeping distinct ids distinct
+        # (CLIP pools at its eos token, which must not become its bos token).
+        token_ids = {name: value for name, value in fields.items()
+                     if name.endswith("_token_id") and isinstance(value, int) and name not in kwargs}
+        outside = sorted({value for value in token_ids.values() if value >= vocab_size}, reverse=True)
+        moved = {value: vocab_size - 1 - rank for rank, value in enumerate(outside)}
+        kwargs.update({name: moved[value] for name, value in token_ids.items() if value in moved})
+    return kwargs
+
+
+def tiny_config(model_type: str, task: str | Task = "feature-extraction", **overrides: Any):
+    """The tiny config of ``model_type`` (the registry's spelling or transformers') for ``task``."""
+    from transformers import CONFIG_MAPPING
+
+    key = _config_key(model_type)
+    if key is None:
+        raise MissingRecipeError(f"transformers has no config class for model type {model_type!r}")
+    config_cls = CONFIG_MAPPING[key]
+    kwargs = _tiny_kwargs(config_cls, {**OVERRIDES.get(key.replace("_", "-"), {}), **overrides})
+    if Task.parse(task).name in LABELLED_TASKS:
+        kwargs.setdefault("num_labels", NUM_LABELS)
+    return config_cls(**kwargs)
+
+
+def _config_key(model_type: str) -> str | None:
+    from transformers import CONFIG_MAPPING
+
+    # The registry writes "xlm-roberta", transformers may write "xlm_roberta".
+    for key in (model_type, model_type.replace("-", "_"), model_type.replace("_", "-")):
+        if key in CONFIG_MAPPING:
+            return key
+    return None
+
+
+def model_class(model_type: str, task: str | Task):
+    """The model class for ``task`` from the first auto class that knows ``model_type``, or None."""
+    import transformers
+
+    key = _config_key(model_type)
+    if key is None:
+        return None
+    config_cls = transformers.CONFIG_MAPPING[key]
+    for name in TRANSFORMERS_AUTO_CLASSES.get(Task.parse(task).name, ()):
+        mapping = getattr(transformers, name)._model_mapping
+        if config_cls in mapping:
+            found = mapping[config_cls]
+            # Some types map to several classes (DeiT: with and without teacher); the auto class
+            # would pick by ``config.architectures``, which a config built from scratch lacks.
+            return found[0] if isinstance(found, (list, tuple)) else found
+    return None
+
+
+def has_recipe(model_type: str, task: str | Task) -> bool:
+    return model_class(model_type, task) is not None
+
+
+def build(model_type: str, task: str | Task):
+    cls = model_class(model_type, task)
+    if cls is None:
+        raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}")
+    config = tiny_config(model_type, task)
+    model = cls(config)
+    return model, describe(model, *_sizes(config))
+
+
+def _sizes(config) -> list[str]:
+    # Composite configs (CLIP) keep their sizes in the text tower.
+    config = getattr(config, "text_config", None) or config
+    layers, hidden = getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None)
+    return [f"{layers} layers"] * (layers is not None) + [f"hidden {hidden}"] * (hidden is not None)

@@ -1,0 +1,767 @@
+"""The registry and the seed's TasksManager API over it."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import transformers
+
+import exportkit
+from exportkit import TasksManager, make_backend_config_constructor_for_task, register
+from exportkit.errors import (
+    ExportKitError,
+    ModelLoadingError,
+    RegistryError,
+    UnknownTaskError,
+    UnsupportedModelTypeError,
+    UnsupportedTaskError,
+)
+from exportkit.exporters.onnx import OnnxConfig
+from exportkit.exporters.onnx.models.decoders import GPT2OnnxConfig
+from exportkit.exporters.onnx.models.diffusion import VaeDecoderOnnxConfig
+from exportkit.exporters.onnx.models.encoders import BertOnnxConfig
+from exportkit.exporters.onnx.models.sentence_embedding import SentenceTransformersOnnxConfig
+from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig, TimmConvNetOnnxConfig
+from exportkit.loading import model_config
+from exportkit.tasks import Registration, unregister
+
+REPO_ROOT = Path(exportkit.__file__).resolve().parent.parent
+
+
+def constructor_for(task, **kwargs):
+    return TasksManager.get_exporter_config_constructor("onnx", task=task, **kwargs)
+
+
+def target_class(constructor) -> type:
+    while isinstance(constructor, functools.partial):
+        constructor = constructor.func
+    return constructor
+
+
+def bound_keywords(constructor) -> dict:
+    keywords = {}
+    chain = []
+    while isinstance(constructor, functools.partial):
+        chain.append(constructor.keywords)
+        constructor = constructor.func
+    for kw in reversed(chain):  # outer partials override inner ones
+        keywords.update(kw)
+    return keywords
+
+
+# ---- get_exporter_config_constructor ------------------------------------------------------------
+
+def test_constructor_from_model_type(bert_config):
+    constructor = constructor_for("text-classification", model_type="bert")
+    assert target_class(constructor) is BertOnnxConfig
+    config = constructor(bert_config)
+    assert isinstance(config, BertOnnxConfig) and config.task == "text-classification"
+
+
+def test_constructor_from_model_infers_model_type_and_library(bert_config, make_model):
+    model = make_model(transformers.BertForSequenceClassification, bert_config)
+    # "feature-extraction" is ambiguous by model_type alone, but a transformers model says its library
+    constructor = TasksManager.get_exporter_config_constructor("onnx", model)
+    assert target_class(constructor) is BertOnnxConfig
+    assert constructor(model.config).task == "feature-extraction"  # the seed's default task
+    constructor = TasksManager.get_exporter_config_constructor("onnx", model, task="text-classification")
+    assert constructor(model.config).outputs == {"logits": {0: "batch_size"}}
+
+
+def test_constructor_from_gpt2_model(gpt2_config, make_model):
+    model = make_model(transformers.GPT2LMHeadModel, gpt2_config)
+    constructor = TasksManager.get_exporter_config_constructor("onnx", model, task="text-generation-with-past")
+    config = constructor(model.config)
+    assert isinstance(config, GPT2OnnxConfig) and config.use_past
+
+
+def test_export_model_type_attribute_wins(bert_config):
+    bert_config.export_model_type = "gpt2"
+    model = SimpleNamespace(config=bert_config)
+    constructor = TasksManager.get_exporter_config_constructor(
+        "onnx", model, task="text-generation", library_name="transformers")
+    assert target_class(constructor) is GPT2OnnxConfig
+
+
+def test_model_type_spelling_is_normalised():
+    assert target_class(constructor_for("fill-mask", model_type="XLM_RoBERTa")) is BertOnnxConfig
+    assert target_class(constructor_for("fill-mask", model_type=" xlm-roberta ")) is BertOnnxConfig
+
+
+@pytest.mark.parametrize(
+    "task, canonical",
+    [
+        ("sequence-classification", "text-classification"),
+        ("sentiment-analysis", "text-classification"),
+        ("masked-lm", "fill-mask"),
+        ("ner", "token-classification"),
+        ("default", "feature-extraction"),
+        ("Token_Classification", "token-classification"),
+    ],
+)
+def test_task_synonyms_resolve(task, canonical):
+    constructor = constructor_for(task, model_type="distilbert")
+    assert bound_keywords(constructor)["task"] == canonical
+
+
+def test_with_past_synonym_binds_use_past(gpt2_config):
+    constructor = constructor_for("causal-lm-with-past", model_type="gpt2")
+    assert bound_keywords(constructor) == {"task": "text-generation", "use_past": True}
+    config = constructor(gpt2_config)
+    assert config.use_past and config.use_past_in_inputs and config.task == "text-generation"
+    plain = constructor_for("causal-lm", model_type="gpt2")(gpt2_config)
+    assert not plain.use_past and "use_past" not in bound_keywords(constructor_for("causal-lm", model_type="gpt2"))
+
+
+def test_exporter_config_kwargs_are_bound(bert_config):
+    constructor = constructor_for("text-classification", model_type="bert",
+                                  exporter_config_kwargs={"int_dtype": "int32", "float_dtype": "fp16"})
+    assert isinstance(constructor, functools.partial)
+    assert bound_keywords(constructor)["int_dtype"] == "int32"
+    config = constructor(bert_config)
+    assert config.int_dtype == "int32" and config.float_dtype == "fp16"
+    assert config.generate_dummy_inputs()["input_ids"].dtype == torch.int32
+    # no kwargs: nothing extra bound
+    assert "int_dtype" not in bound_keywords(constructor_for("text-classification", model_type="bert"))
+
+
+def test_exporter_config_kwargs_with_past(gpt2_config):
+    constructor = constructor_for("text-generation-with-past", model_type="gpt2",
+                                  exporter_config_kwargs={"int_dtype": "int32"})
+    config = constructor(gpt2_config)
+    assert config.use_past and config.int_dtype == "int32"
+
+
+def test_neither_model_nor_model_type():
+    with pytest.raises(ValueError, match="model_type"):
+        TasksManager.get_exporter_config_constructor("onnx", task="fill-mask")
+
+
+# ---- make_backend_config_constructor_for_task ------------------------------------------------------
+
+def test_make_constructor_plain_task(bert_config):
+    constructor = make_backend_config_constructor_for_task(BertOnnxConfig, "fill-mask")
+    assert isinstance(constructor, functools.partial)
+    assert constructor.func is BertOnnxConfig and constructor.keywords == {"task": "fill-mask"}
+    assert constructor(bert_config).task == "fill-mask"
+
+
+def test_make_constructor_with_past_binds_use_past_and_bare_task(gpt2_config):
+    constructor = make_backend_config_constructor_for_task(GPT2OnnxConfig, "text-generation-with-past")
+    assert constructor.func is GPT2OnnxConfig
+    assert constructor.keywords == {"use_past": True, "task": "text-generation"}
+    config = constructor(gpt2_config)
+    assert config.use_past and config.task == "text-generation"
+
+
+def test_make_constructor_with_past_refused_without_past_support():
+    with pytest.raises(ValueError, match="BertOnnxConfig does not support tasks with past"):
+        make_backend_config_constructor_for_task(BertOnnxConfig, "text-classification-with-past")
+
+
+def test_make_constructor_unknown_task():
+    with pytest.raises(UnknownTaskError):
+        make_backend_config_constructor_for_task(BertOnnxConfig, "telepathy")
+
+
+# ---- merged libraries --------------------------------------------------------------------------------
+
+def test_feature_extraction_of_bert_is_ambiguous_without_library():
+    with pytest.raises(ValueError) as info:
+        constructor_for("feature-extraction", model_type="bert")
+    message = str(info.value)
+    assert isinstance(info.value, ExportKitError)
+    assert "transformers" in message and "sentence_transformers" in message
+    assert "library_name" in message
+
+
+def test_ambiguous_task_resolves_with_library_name(bert_config):
+    transformers_constructor = constructor_for("feature-extraction", model_type="bert", library_name="transformers")
+    assert target_class(transformers_constructor) is BertOnnxConfig
+    st_constructor = constructor_for("feature-extraction", model_type="bert", library_name="sentence_transformers")
+    assert target_class(st_constructor) is SentenceTransformersOnnxConfig
+    assert set(st_constructor(bert_config).outputs) == {"token_embeddings", "sentence_embedding"}
+    # the library may be spelled with a hyphen
+    hyphen = constructor_for("feature-extraction", model_type="bert", library_name="sentence-transformers")
+    assert target_class(hyphen) is SentenceTransformersOnnxConfig
+
+
+def test_task_of_one_library_needs_no_library_name(bert_config):
+    constructor = constructor_for("sentence-similarity", model_type="bert")
+    assert target_class(constructor) is SentenceTransformersOnnxConfig
+    assert constructor(bert_config).outputs == {"sentence_embedding": {0: "batch_size"}}
+    # and a task only transformers has
+    assert target_class(constructor_for("fill-mask", model_type="bert")) is BertOnnxConfig
+
+
+def test_resnet_in_transformers_and_timm():
+    with pytest.raises(ValueError, match="transformers.*timm|timm.*transformers"):
+        constructor_for("image-classification", model_type="resnet")
+    assert target_class(constructor_for("image-classification", model_type="resnet",
+                                        library_name="transformers")) is ResNetOnnxConfig
+    assert target_class(constructor_for("image-classification", model_type="resnet",
+                                        library_name="timm")) is TimmConvNetOnnxConfig
+    # feature-extraction is transformers-only for resnet
+    assert target_class(constructor_for("feature-extraction", model_type="resnet")) is ResNetOnnxConfig
+
+
+def test_supported_tasks_never_silently_pick_a_library():
+    merged = TasksManager.get_supported_tasks_for_model_type("bert", "onnx")
+    assert target_class(merged["fill-mask"]) is BertOnnxConfig
+    assert target_class(merged["sentence-similarity"]) is SentenceTransformersOnnxConfig
+    if "feature-extraction" in merged:  # present only as a constructor that refuses
+        with pytest.raises(ValueError, match="sentence_transformers"):
+            merged["feature-extraction"](transformers.BertConfig())
+    only_transformers = TasksManager.get_supported_tasks_for_model_type("bert", "onnx", library_name="transformers")
+    assert set(only_transformers) == {"feature-extraction", "fill-mask", "text-classification",
+                                      "token-classification", "question-answering", "multiple-choice"}
+    assert target_class(only_transformers["feature-extraction"]) is BertOnnxConfig
+    st = TasksManager.get_supported_tasks_for_model_type("bert", "onnx", library_name="sentence_transformers")
+    assert set(st) == {"feature-extraction", "sentence-similarity"}
+
+
+def test_supported_tasks_for_decoder_include_with_past():
+    tasks = TasksManager.get_supported_tasks_for_model_type("gpt2", "onnx")
+    assert set(tasks) == {"feature-extraction", "feature-extraction-with-past", "text-generation",
+                          "text-generation-with-past"}
+    assert bound_keywords(tasks["text-generation-with-past"]) == {"use_past": True, "task": "text-generation"}
+
+
+def test_nested_seed_views():
+    bert = TasksManager._SUPPORTED_MODEL_TYPE["bert"]["onnx"]
+    assert target_class(bert["text-classification"]) is BertOnnxConfig
+    assert "resnet" in TasksManager._TIMM_SUPPORTED_MODEL_TYPE
+    assert "bert" not in TasksManager._TIMM_SUPPORTED_MODEL_TYPE
+    assert set(TasksManager._SENTENCE_TRANSFORMERS_SUPPORTED_MODEL_TYPE["bert"]["onnx"]) == {
+        "feature-extraction", "sentence-similarity"}
+    assert "vae-decoder" in TasksManager._DIFFUSERS_SUPPORTED_MODEL_TYPE
+
+
+# ---- errors name what is supported ---------------------------------------------------------------
+
+def test_unknown_model_type_suggests_close_matches():
+    with pytest.raises(UnsupportedModelTypeError) as info:
+        constructor_for("fill-mask", model_type="bertt")
+    message = str(info.value)
+    assert isinstance(info.value, KeyError)  # as the seed raises
+    assert re.search(r"did you mean 'bert'", message)
+    assert "Supported:" in message
+    for supported in ("gpt2", "t5", "vit", "distilbert"):
+        assert supported in message
+
+
+def test_unknown_model_type_within_a_library():
+    with pytest.raises(UnsupportedModelTypeError) as info:
+        TasksManager.get_supported_tasks_for_model_type("resnett", "onnx", library_name="timm")
+    message = str(info.value)
+    assert "'resnet'" in message
+    assert "convnext" in message and "gpt2" not in message  # the timm registry only
+
+
+def test_unsupported_task_names_supported_tasks():
+    with pytest.raises(UnsupportedTaskError) as info:
+        constructor_for("text-generation", model_type="bert", library_name="transformers")
+    message = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert "'bert'" in message and "text-generation" in message
+    for task in ("fill-mask", "text-classification", "question-answering"):
+        assert task in message
+
+
+def test_unsupported_task_suggests_close_task():
+    with pytest.raises(UnsupportedTaskError, match=r"did you mean [^)]*'text-generation'"):
+        constructor_for("text2text-generation", model_type="gpt2")
+
+
+def test_unknown_task_suggests_close_task():
+    with pytest.raises(UnknownTaskError, match="did you mean 'text-classification'"):
+        constructor_for("text-clasification", model_type="bert")
+
+
+def test_unknown_exporter():
+    with pytest.raises(UnsupportedModelTypeError, match="tflite.*onnx"):
+        TasksManager.get_exporter_config_constructor("tflite", task="fill-mask", model_type="bert")
+
+
+def test_unknown_library():
+    with pytest.raises(ValueError, match="unknown library"):
+        constructor_for("fill-mask", model_type="bert", library_name="keras")
+
+
+# ---- registering ------------------------------------------------------------------------------------
+
+THROWAWAY = "exportkit-test-model"
+
+
+@pytest.fixture
+def throwaway():
+    yield THROWAWAY
+    for task in ("fill-mask", "text-classification", "text-generation", "text-generation-with-past"):
+        for library in ("transformers", "sentence_transformers"):
+            unregister(library, THROWAWAY, "onnx", task)
+    assert not TasksManager.list_registrations(model_type=THROWAWAY)
+
+
+def test_register_and_unregister(throwaway, bert_config):
+    @register(throwaway, "fill-mask", "text-classification")
+    class ThrowawayConfig(BertOnnxConfig):
+        pass
+
+    entries = TasksManager.list_registrations(model_type=throwaway)
+    assert [(e.library, str(e.task)) for e in entries] == [
+        ("transformers", "fill-mask"), ("transformers", "text-classification")]
+    assert all(e.config_cls is ThrowawayConfig for e in entries)
+    assert isinstance(constructor_for("fill-mask", model_type=throwaway)(bert_config), ThrowawayConfig)
+    unregister("transformers", throwaway, "onnx", "fill-mask")
+    with pytest.raises(UnsupportedTaskError):
+        constructor_for("fill-mask", model_type=throwaway)
+    assert target_class(constructor_for("text-classification", model_type=throwaway)) is ThrowawayConfig
+
+
+def test_duplicate_registration_raises(throwaway):
+    @register(throwaway, "fill-mask")
+    class First(BertOnnxConfig):
+        pass
+
+    with pytest.raises(RegistryError) as info:
+        @register(throwaway, "fill-mask")
+        class Second(BertOnnxConfig):
+            pass
+
+    message = str(info.value)
+    assert throwaway in message and "First" in message and "override=True" in message
+    assert target_class(constructor_for("fill-mask", model_type=throwaway)) is First
+
+
+def test_duplicate_registration_with_override(throwaway):
+    @register(throwaway, "fill-mask")
+    class First(BertOnnxConfig):
+        pass
+
+    @register(throwaway, "fill-mask", override=True)
+    class Second(BertOnnxConfig):
+        pass
+
+    assert target_class(constructor_for("fill-mask", model_type=throwaway)) is Second
+    assert len(TasksManager.list_registrations(model_type=throwaway)) == 1
+
+
+def test_same_key_in_another_library_is_not_a_duplicate(throwaway):
+    @register(throwaway, "fill-mask")
+    class InTransformers(BertOnnxConfig):
+        pass
+
+    @register(throwaway, "fill-mask", library="sentence_transformers")
+    class InSentenceTransformers(BertOnnxConfig):
+        pass
+
+    with pytest.raises(ValueError, match="several libraries"):
+        constructor_for("fill-mask", model_type=throwaway)
+
+
+def test_overriding_a_builtin_needs_override():
+    with pytest.raises(RegistryError, match="BertOnnxConfig"):
+        @register("bert", "fill-mask")
+        class Mine(BertOnnxConfig):
+            pass
+
+    assert target_class(constructor_for("fill-mask", model_type="bert")) is BertOnnxConfig
+
+
+def test_register_refuses_tasks_the_config_cannot_export(throwaway):
+    with pytest.raises(RegistryError, match="declares no outputs for task 'text-generation'"):
+        @register(throwaway, "text-generation")
+        class NoOutputs(BertOnnxConfig):
+            pass
+
+    with pytest.raises(ValueError, match="does not support tasks with past"):
+        @register(throwaway, "fill-mask-with-past")
+        class NoPast(BertOnnxConfig):
+            pass
+
+    with pytest.raises(RegistryError):
+        register(throwaway)
+    with pytest.raises(UnknownTaskError):
+        register(throwaway, "telepathy")
+    assert not TasksManager.list_registrations(model_type=throwaway)
+
+
+def test_register_with_past(throwaway, gpt2_config):
+    @register(throwaway, "text-generation", "text-generation-with-past")
+    class Decoder(GPT2OnnxConfig):
+        pass
+
+    assert constructor_for("text-generation-with-past", model_type=throwaway)(gpt2_config).use_past
+
+
+# ---- list_registrations -------------------------------------------------------------------------------
+
+def test_list_registrations_filters():
+    everything = TasksManager.list_registrations()
+    assert everything == sorted(everything, key=lambda e: e.key)
+    assert len({e.key for e in everything}) == len(everything)
+    assert all(isinstance(e, Registration) for e in everything)
+
+    timm = TasksManager.list_registrations(library="timm")
+    assert timm and all(e.library == "timm" for e in timm)
+    assert {e.model_type for e in timm} >= {"resnet", "convnext"}
+
+    robertas = TasksManager.list_registrations(model_type="*roberta")
+    assert {e.model_type for e in robertas} == {"roberta", "xlm-roberta"}
+    assert {e.library for e in robertas} == {"transformers", "sentence_transformers"}
+
+    generation = TasksManager.list_registrations(task="text-generation*")
+    assert {str(e.task) for e in generation} == {"text-generation", "text-generation-with-past"}
+    assert {"gpt2", "llama"} <= {e.model_type for e in generation}
+
+    combined = TasksManager.list_registrations(library="transformers", model_type="bert", task="*classification")
+    assert {str(e.task) for e in combined} == {"text-classification", "token-classification"}
+
+    assert TasksManager.list_registrations(exporter="onnx") == everything
+    assert TasksManager.list_registrations(exporter="tflite") == []
+    assert TasksManager.list_registrations(model_type="no-such-*") == []
+
+
+def test_registration_constructor(gpt2_config):
+    entry, = TasksManager.list_registrations(model_type="gpt2", task="text-generation-with-past")
+    assert entry.key == ("transformers", "gpt2", "onnx", "text-generation-with-past")
+    assert entry.constructor(gpt2_config).use_past
+
+
+def test_every_origin_points_at_a_registering_class_decorator():
+    for entry in TasksManager.list_registrations():
+        match = re.fullmatch(r"(exportkit/.+\.py):(\d+)", entry.origin)
+        assert match, entry.origin
+        path, line = REPO_ROOT / match.group(1), int(match.group(2))
+        assert path.is_file(), entry.origin
+        lines = path.read_text().splitlines()
+        assert 1 <= line <= len(lines), entry.origin
+        assert lines[line - 1].lstrip().startswith("@"), (entry.origin, lines[line - 1])
+        following = lines[line - 1:]
+        class_line = next(text for text in following if text.lstrip().startswith("class "))
+        assert re.match(rf"\s*class {entry.config_cls.__name__}\b", class_line), (entry.origin, class_line)
+        assert "register(" in "\n".join(following[: following.index(class_line)]), entry.origin
+
+
+# ---- registry self-check: every registration builds a usable config -------------------------------------
+
+def tiny_model_config(library: str, model_type: str):
+    if library in ("transformers", "sentence_transformers"):
+        return transformers.AutoConfig.for_model(model_type)
+    if library == "timm":
+        return SimpleNamespace(model_type=model_type, num_channels=3, image_size=64, num_classes=10)
+    if library == "diffusers" and model_type == "vae-decoder":
+        return SimpleNamespace(block_out_channels=(8, 16), latent_channels=4, out_channels=3)
+    pytest.fail(f"no tiny config for {library}/{model_type}: add one to tiny_model_config")
+
+
+ALL_REGISTRATIONS = TasksManager.list_registrations()
+
+
+def _check_part(part, where):
+    inputs, outputs = part.input_specs, part.output_specs
+    assert inputs, f"{where}: no inputs"
+    assert outputs, f"{where}: no outputs"
+    assert part.inputs.keys() == inputs.keys() and part.outputs.keys() == outputs.keys()
+    dims = part.dims()
+    dummy = part.generate_dummy_inputs(**dims)  # raises when an input has no generator
+    assert list(dummy) == list(inputs), where
+    for name, spec in inputs.items():
+        assert tuple(dummy[name].shape) == spec.shape(dims), (where, name)
+        is_int = not dummy[name].is_floating_point()
+        assert is_int == (spec.dtype == "int"), (where, name)
+    for name, spec in outputs.items():
+        for axis in spec.axes:
+            if axis.dynamic and axis.derive is not None:
+                assert axis.size(dims) >= 0, (where, name, axis.name)
+            elif axis.dynamic and axis.default is not None:
+                assert axis.name in dims, f"{where}: output {name} uses axis {axis.name!r} no input sets"
+    # the validation sizes differ from the export sizes and are usable
+    validation = part.validation_dims()
+    for axis_name, size in dims.items():
+        assert validation[axis_name] != size, (where, axis_name)
+    part.generate_dummy_inputs(**validation)
+
+
+@pytest.mark.parametrize("entry", ALL_REGISTRATIONS, ids=lambda e: "/".join(e.key))
+def test_registration_builds_a_usable_config(entry):
+    config = entry.constructor(tiny_model_config(entry.library, entry.model_type))
+    assert isinstance(config, entry.config_cls)
+    assert isinstance(config, OnnxConfig) and entry.exporter == "onnx"
+    assert config.task == entry.task.name
+    assert getattr(config, "use_past", False) == entry.task.with_past
+    parts = config.submodels()
+    assert parts
+    for stem, part in parts.items():
+        _check_part(part, f"{'/'.join(entry.key)}:{stem}")
+
+
+# ---- TasksManager task helpers ---------------------------------------------------------------------------
+
+def test_get_all_tasks():
+    tasks = TasksManager.get_all_tasks()
+    assert tasks == sorted(tasks)
+    assert {"feature-extraction", "text-generation", "sentence-similarity", "latent-decoding"} <= set(tasks)
+    assert "causal-lm" not in tasks
+
+
+@pytest.mark.parametrize(
+    "name, canonical",
+    [
+        ("causal-lm", "text-generation"),
+        ("causal-lm-with-past", "text-generation-with-past"),
+        ("seq2seq-lm-with-past", "text2text-generation-with-past"),
+        ("sequence-classification", "text-classification"),
+        ("text-classification", "text-classification"),
+        ("ctc", "automatic-speech-recognition"),
+        ("sentence-embedding", "sentence-similarity"),
+    ],
+)
+def test_map_from_synonym(name, canonical):
+    assert TasksManager.map_from_synonym(name) == canonical
+
+
+def test_map_from_synonym_unknown():
+    with pytest.raises(UnknownTaskError):
+        TasksManager.map_from_synonym("not-a-task")
+
+
+def test_synonyms_for_task():
+    synonyms = TasksManager.synonyms_for_task("text-classification")
+    assert {"sequence-classification", "sentiment-analysis", "zero-shot-classification"} <= synonyms
+    assert "text-classification" not in synonyms
+    assert all(TasksManager.map_from_synonym(s) == "text-classification" for s in synonyms)
+    assert TasksManager.synonyms_for_task("text2text-generation") >= {"seq2seq-lm", "summarization", "translation"}
+    assert TasksManager.synonyms_for_task("multiple-choice") == set()
+    # a synonym's synonyms are those of its canonical task
+    assert "sentiment-analysis" in TasksManager.synonyms_for_task("sequence-classification")
+
+
+@pytest.mark.parametrize(
+    "task, class_name",
+    [
+        ("feature-extraction", "AutoModel"),
+        ("fill-mask", "AutoModelForMaskedLM"),
+        ("text-generation", "AutoModelForCausalLM"),
+        ("text-generation-with-past", "AutoModelForCausalLM"),
+        ("text2text-generation", "AutoModelForSeq2SeqLM"),
+        ("sequence-classification", "AutoModelForSequenceClassification"),
+        ("token-classification", "AutoModelForTokenClassification"),
+        ("question-answering", "AutoModelForQuestionAnswering"),
+        ("multiple-choice", "AutoModelForMultipleChoice"),
+        ("image-classification", "AutoModelForImageClassification"),
+        ("audio-classification", "AutoModelForAudioClassification"),
+        ("automatic-speech-recognition", "AutoModelForCTC"),
+    ],
+)
+def test_get_model_class_for_task(task, class_name):
+    cls = TasksManager.get_model_class_for_task(task)
+    assert cls is getattr(transformers, class_name)
+    assert hasattr(cls, "from_pretrained")
+
+
+def test_get_model_class_for_task_other_libraries():
+    from diffusers import AutoencoderKL
+    from sentence_transformers import SentenceTransformer
+
+    assert TasksManager.get_model_class_for_task("sentence-similarity", library="sentence_transformers") is \
+        SentenceTransformer
+    assert TasksManager.get_model_class_for_task("latent-decoding", library="diffusers") is AutoencoderKL
+    import timm
+
+    assert TasksManager.get_model_class_for_task("image-classification", library="timm") is timm.create_model
+    with pytest.raises(UnsupportedTaskError, match="sentence-similarity"):
+        TasksManager.get_model_class_for_task("sentence-similarity")
+
+
+def test_auto_class_matches_the_model_it_loads(bert_config, tmp_path, make_model):
+    model = make_model(transformers.BertForSequenceClassification, bert_config)
+    model.save_pretrained(tmp_path)
+    loaded = TasksManager.get_model_class_for_task("text-classification").from_pretrained(tmp_path)
+    assert type(loaded) is transformers.BertForSequenceClassification
+
+
+# ---- inference from instances and directories -------------------------------------------------------------
+
+TRANSFORMERS_CASES = [
+    ("BertModel", "bert_config", "feature-extraction"),
+    ("BertForSequenceClassification", "bert_config", "text-classification"),
+    ("BertForTokenClassification", "bert_config", "token-classification"),
+    ("BertForQuestionAnswering", "bert_config", "question-answering"),
+    ("BertForMaskedLM", "bert_config", "fill-mask"),
+    ("BertForMultipleChoice", "bert_config", "multiple-choice"),
+    ("GPT2LMHeadModel", "gpt2_config", "text-generation"),
+    ("LlamaForCausalLM", "llama_config", "text-generation"),
+    ("T5ForConditionalGeneration", "t5_config", "text2text-generation"),
+]
+
+
+@pytest.mark.parametrize("class_name, config_fixture, task", TRANSFORMERS_CASES)
+def test_infer_from_transformers_instance_and_directory(class_name, config_fixture, task, request, tmp_path,
+                                                        make_model):
+    model = make_model(getattr(transformers, class_name), request.getfixturevalue(config_fixture))
+    assert TasksManager.infer_library_from_model(model) == "transformers"
+    assert TasksManager.infer_task_from_model(model) == task
+    model.save_pretrained(tmp_path)
+    for location in (tmp_path, str(tmp_path)):
+        assert TasksManager.infer_library_from_model(location) == "transformers"
+        assert TasksManager.infer_task_from_model(location) == task
+
+
+def test_get_model_from_task_loads_a_saved_directory(bert_config, tmp_path, make_model):
+    model = make_model(transformers.BertForSequenceClassification, bert_config)
+    model.save_pretrained(tmp_path)
+    loaded = TasksManager.get_model_from_task("sequence-classification", tmp_path)
+    assert type(loaded) is transformers.BertForSequenceClassification
+    assert not loaded.training
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    base = TasksManager.get_model_from_task("feature-extraction", str(tmp_path))
+    assert type(base) is transformers.BertModel
+
+
+def test_get_model_from_task_refuses_a_hub_id():
+    with pytest.raises(ModelLoadingError) as info:
+        TasksManager.get_model_from_task("feature-extraction", "bert-base-uncased")
+    message = str(info.value)
+    assert isinstance(info.value, OSError)
+    assert "bert-base-uncased" in message
+    assert "local director" in message
+    assert "never downloads" in message
+
+
+def test_get_model_from_task_refuses_a_missing_path(tmp_path):
+    with pytest.raises(ModelLoadingError, match="not a local directory"):
+        TasksManager.get_model_from_task("feature-extraction", tmp_path / "absent" / "deeper" / "model")
+
+
+def test_get_model_from_task_refuses_an_empty_directory(tmp_path):
+    with pytest.raises(ModelLoadingError, match="which library"):
+        TasksManager.get_model_from_task("feature-extraction", tmp_path)
+
+
+def test_infer_library_of_an_unknown_object():
+    with pytest.raises(ModelLoadingError):
+        TasksManager.infer_library_from_model(torch.nn.Linear(2, 2))
+
+
+def test_infer_task_of_an_audio_classifier():
+    config = transformers.Wav2Vec2Config(
+        vocab_size=20, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=37,
+        conv_dim=(8, 8), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2)
+    classifier = transformers.Wav2Vec2ForSequenceClassification(config)
+    task = TasksManager.infer_task_from_model(classifier)
+    # wav2vec2 is registered for audio-classification, not text-classification
+    assert task == "audio-classification"
+    assert target_class(TasksManager.get_exporter_config_constructor("onnx", classifier, task=task))
+
+
+@pytest.fixture(scope="module")
+def sentence_transformer(tmp_path_factory):
+    from sentence_transformers import SentenceTransformer
+
+    root = tmp_path_factory.mktemp("st")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *[f"w{i}" for i in range(95)]]) + "\n")
+    torch.manual_seed(0)
+    bert = transformers.BertModel(transformers.BertConfig(
+        vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=37,
+        max_position_embeddings=64))
+    bert.save_pretrained(root / "bert")
+    transformers.BertTokenizer(str(vocab)).save_pretrained(root / "bert")
+    model = SentenceTransformer(str(root / "bert"), device="cpu", local_files_only=True)
+    model.save(str(root / "saved"))
+    return model, root / "saved"
+
+
+def test_infer_sentence_transformers(sentence_transformer):
+    model, saved = sentence_transformer
+    assert TasksManager.infer_library_from_model(model) == "sentence_transformers"
+    assert TasksManager.infer_task_from_model(model) == "sentence-similarity"
+    assert TasksManager.infer_library_from_model(saved) == "sentence_transformers"
+    assert TasksManager.infer_task_from_model(saved) == "sentence-similarity"
+    # a sentence-transformers model picks its own library's config even for the ambiguous task
+    for task in ("feature-extraction", "sentence-similarity"):
+        constructor = TasksManager.get_exporter_config_constructor("onnx", model, task=task)
+        assert target_class(constructor) is SentenceTransformersOnnxConfig
+    config = constructor(model_config(model))
+    assert config.outputs == {"sentence_embedding": {0: "batch_size"}}
+
+
+@pytest.fixture(scope="module")
+def tiny_vae():
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(0)
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(8, 16), layers_per_block=1,
+        latent_channels=4, norm_num_groups=4, sample_size=32).eval()
+
+
+def test_infer_diffusers(tiny_vae, tmp_path):
+    assert TasksManager.infer_library_from_model(tiny_vae) == "diffusers"
+    assert TasksManager.infer_task_from_model(tiny_vae) == "latent-decoding"
+    constructor = TasksManager.get_exporter_config_constructor("onnx", tiny_vae, task="latent-decoding")
+    assert target_class(constructor) is VaeDecoderOnnxConfig
+    config = constructor(model_config(tiny_vae))
+    sample = config.output_specs["sample"]
+    assert sample.shape(config.dims(latent_height=5, latent_width=7)) == (2, 3, 10, 14)
+    tiny_vae.save_pretrained(tmp_path)
+    assert TasksManager.infer_library_from_model(tmp_path) == "diffusers"
+    assert TasksManager.infer_task_from_model(str(tmp_path)) == "latent-decoding"
+    loaded = TasksManager.get_model_from_task("latent-decoding", tmp_path)
+    assert type(loaded).__name__ == "AutoencoderKL"
+
+
+@pytest.fixture(scope="module")
+def timm_resnet():
+    import timm
+
+    torch.manual_seed(0)
+    return timm.create_model("resnet10t", pretrained=False, num_classes=10).eval()
+
+
+def test_infer_timm(timm_resnet, tmp_path):
+    from timm.models import save_for_hf
+
+    assert TasksManager.infer_library_from_model(timm_resnet) == "timm"
+    assert TasksManager.infer_task_from_model(timm_resnet) == "image-classification"
+    save_for_hf(timm_resnet, tmp_path, safe_serialization=True)
+    assert TasksManager.infer_library_from_model(tmp_path) == "timm"
+    assert TasksManager.infer_task_from_model(tmp_path) == "image-classification"
+
+
+@pytest.mark.parametrize(
+    "architecture, family",
+    [("resnet18", "resnet"), ("resnet10t", "resnet"), ("resnet50.a1_in1k", "resnet"),
+     ("convnext_atto", "convnext"), ("efficientnet_b0", "efficientnet"), ("mobilenetv3_small_100", "mobilenetv3")],
+)
+def test_timm_family_names_a_registered_model_type(architecture, family):
+    from exportkit.loading import timm_family
+
+    assert timm_family(architecture) == family
+    assert TasksManager.list_registrations(library="timm", model_type=family)
+
+
+def test_constructor_from_timm_model(timm_resnet):
+    constructor = TasksManager.get_exporter_config_constructor("onnx", timm_resnet, task="image-classification")
+    assert target_class(constructor) is TimmConvNetOnnxConfig
+    config = constructor(model_config(timm_resnet))
+    assert config.inputs == {"pixel_values": {0: "batch_size", 2: "height", 3: "width"}}
+
+
+def test_load_timm_directory(timm_resnet, tmp_path):
+    from timm.models import save_for_hf
+
+    save_for_hf(timm_resnet, tmp_path, safe_serialization=True)
+    loaded = TasksManager.get_model_from_task("image-classification", tmp_path)
+    assert loaded.num_classes == 10
+    for name, tensor in timm_resnet.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
