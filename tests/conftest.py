@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 import transformers
@@ -9,31 +11,27 @@ import transformers
 VOCAB = 100
 
 
-@pytest.fixture
-def bert_config() -> transformers.BertConfig:
+def tiny_bert_config() -> transformers.BertConfig:
     return transformers.BertConfig(
         vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
         intermediate_size=37, max_position_embeddings=64, type_vocab_size=2,
     )
 
 
-@pytest.fixture
-def gpt2_config() -> transformers.GPT2Config:
+def tiny_gpt2_config() -> transformers.GPT2Config:
     return transformers.GPT2Config(
         vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0,
     )
 
 
-@pytest.fixture
-def llama_config() -> transformers.LlamaConfig:
+def tiny_llama_config() -> transformers.LlamaConfig:
     return transformers.LlamaConfig(
         vocab_size=VOCAB, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=64, bos_token_id=0, eos_token_id=1, pad_token_id=None,
     )
 
 
-@pytest.fixture
-def t5_config() -> transformers.T5Config:
+def tiny_t5_config() -> transformers.T5Config:
     # d_kv deliberately differs from d_model // num_heads: the cache head size is d_kv.
     return transformers.T5Config(
         vocab_size=VOCAB, d_model=32, d_kv=16, d_ff=37, num_layers=2, num_decoder_layers=2, num_heads=4,
@@ -47,6 +45,34 @@ def build_model(model_cls, config, seed: int = 0) -> torch.nn.Module:
     return model_cls(config).eval()
 
 
+# Fresh configs per test: a test may change one.
 @pytest.fixture
+def bert_config():
+    return tiny_bert_config()
+
+
+@pytest.fixture
+def gpt2_config():
+    return tiny_gpt2_config()
+
+
+@pytest.fixture
+def llama_config():
+    return tiny_llama_config()
+
+
+@pytest.fixture
+def t5_config():
+    return tiny_t5_config()
+
+
+@pytest.fixture(scope="session")
 def make_model():
     return build_model
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The config factories, for fixtures wider than one test."""
+    return SimpleNamespace(bert=tiny_bert_config, gpt2=tiny_gpt2_config, llama=tiny_llama_config,
+                           t5=tiny_t5_config, build=build_model)

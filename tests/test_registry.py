@@ -692,6 +692,10 @@ def test_infer_sentence_transformers(sentence_transformer):
         assert target_class(constructor) is SentenceTransformersOnnxConfig
     config = constructor(model_config(model))
     assert config.outputs == {"sentence_embedding": {0: "batch_size"}}
+    loaded = TasksManager.get_model_from_task("sentence-similarity", saved)
+    assert type(loaded) is type(model)
+    assert torch.allclose(loaded.encode(["w1 w2"], convert_to_tensor=True),
+                          model.encode(["w1 w2"], convert_to_tensor=True), atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from reports import STATUSES, build_matrix, write_matrix
 from reports.screenshot import CHROMEDRIVER, CHROMIUM, chromium_driver
 
 _missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+if _missing and os.environ.get("EXPORTKIT_REQUIRE_BROWSER"):
+    # CI installs Chromium: there a missing browser is an error, not a reason to skip.
+    raise RuntimeError(f"EXPORTKIT_REQUIRE_BROWSER is set but {' and '.join(_missing)} is missing")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(bool(_missing), reason=f"browser test needs {' and '.join(_missing)} (not installed)"),

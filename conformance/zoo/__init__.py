@@ -1,8 +1,8 @@
 """A zoo of tiny, deterministic, random-weight models: one for every registered
 (library, model_type, task), built from config classes without any network access.
 
->>> tiny = build_tiny_model("transformers", "bert", "text-classification")
->>> config = registration.constructor(tiny.config)
+    tiny = build_tiny_model("transformers", "bert", "text-classification", seed=0)
+    export_config = registration.constructor(tiny.config)
 """
 
 from __future__ import annotations

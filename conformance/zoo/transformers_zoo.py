@@ -146,7 +146,6 @@ def build(model_type: str, task: str | Task):
 
 
 def _sizes(config) -> list[str]:
-    # Composite configs (CLIP) keep their sizes in the text tower.
-    config = getattr(config, "text_config", None) or config
+    config = getattr(config, "text_config", None) or config  # composite configs (CLIP): the text tower
     layers, hidden = getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None)
-    return [f"{layers} layers"] * (layers is not None) + [f"hidden {hidden}"] * (hidden is not None)
+    return [text for text, value in ((f"{layers} layers", layers), (f"hidden {hidden}", hidden)) if value is not None]
