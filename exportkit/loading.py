@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -44,10 +45,13 @@ _SUFFIX_TO_TASK = [
     ("LMHeadModel", "text-generation"),
     ("ForImageClassification", "image-classification"),
     ("ForAudioClassification", "audio-classification"),
-    ("ForSequenceClassification", "audio-classification"),
     ("ForCTC", "automatic-speech-recognition"),
     ("Model", "feature-extraction"),
 ]
+
+
+# Model types whose sequence classifiers take audio (``input_values``), for directory inference.
+AUDIO_MODEL_TYPES = frozenset({"wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "sew"})
 
 
 def model_class_for_task(task: Task, library: str = "transformers", model_type: str | None = None):
@@ -120,8 +124,10 @@ def infer_model_type(model: Any) -> str:
 
 def timm_family(architecture: str) -> str:
     """``resnet18`` -> ``resnet``; ``convnext_atto`` -> ``convnext``: timm names a family by its prefix."""
-    head = architecture.split("_")[0].split(".")[0]
-    return head.rstrip("0123456789t") or head
+    head = architecture.split(".")[0].split("_")[0]
+    # strip a trailing size number with an optional variant letter (resnet18, resnet10t),
+    # but not a version number that is part of the family name (mobilenetv3)
+    return re.sub(r"(?<![v\d])\d+[a-z]?$", "", head) or head
 
 
 def infer_task(model: Any) -> str:
@@ -134,13 +140,17 @@ def infer_task(model: Any) -> str:
     if library == "diffusers":
         return "latent-decoding"
     if isinstance(model, (str, os.PathLike)):
-        architectures = _read_json(_local_dir(model) / "config.json").get("architectures") or []
+        config = _read_json(_local_dir(model) / "config.json")
+        architectures = config.get("architectures") or []
         class_name = architectures[0] if architectures else ""
+        takes_audio = config.get("model_type") in AUDIO_MODEL_TYPES
     else:
         class_name = type(model).__name__
+        takes_audio = getattr(model, "main_input_name", None) in ("input_values", "input_features")
     for suffix, task in _SUFFIX_TO_TASK:
         if class_name.endswith(suffix):
-            return task
+            # an audio model's sequence classifier classifies audio, not text
+            return "audio-classification" if takes_audio and task == "text-classification" else task
     raise ModelLoadingError(f"cannot infer a task for {class_name or model!r}; pass --task")
 
 
@@ -213,7 +223,7 @@ def load_model(model_dir: str | os.PathLike, task: str | None = None, library: s
             raise ValueError(f"unknown library {library!r}")
     except ModelLoadingError:
         raise
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
         raise ModelLoadingError(f"could not load a {library} model for {parsed} from {path}: {error}") from error
     return model.to(device).eval()
 
@@ -229,7 +239,9 @@ def _load_timm(path: Path):
     weights = path / "model.safetensors"
     if not weights.exists():
         raise ModelLoadingError(f"{path} has no model.safetensors (pickled checkpoints are not loaded)")
-    model = timm.create_model(architecture, pretrained=False, num_classes=config.get("num_classes", 1000),
-                              **config.get("model_args", {}))
+    # timm's own save_for_hf writes num_classes inside model_args
+    model_args = dict(config.get("model_args", {}))
+    model_args.setdefault("num_classes", config.get("num_classes", 1000))
+    model = timm.create_model(architecture, pretrained=False, **model_args)
     model.load_state_dict(load_file(str(weights)))
     return model

@@ -250,8 +250,8 @@ class TasksManager:
         """``task -> constructor`` for one model type and exporter.
 
         With ``library_name=None`` the registries of every library are merged; a task that
-        two libraries both register for ``model_type`` is left out of the merge (it cannot be
-        chosen without naming the library) rather than silently taken from one of them.
+        two libraries both register for ``model_type`` is not silently taken from one of them:
+        its constructor raises :class:`AmbiguousModelTypeError` naming the libraries.
         """
         _ensure_builtin_configs_loaded()
         model_type = normalize_model_type(model_type)
@@ -268,10 +268,14 @@ class TasksManager:
             all_types = {mt for lib in LIBRARIES for mt in _REGISTRIES[lib].model_types()}
             known = sorted(_REGISTRIES[libraries[0]].model_types()) if library_name else sorted(all_types)
             if model_type in all_types:
+                registered = TasksManager.list_registrations(model_type=model_type)
+                if library_name and not any(e.library == libraries[0] for e in registered):
+                    owners = sorted({e.library for e in registered})
+                    raise UnsupportedModelTypeError(
+                        f"{shown!r} is not registered in library {library_name!r}; it is registered in {', '.join(owners)}")
                 raise UnsupportedModelTypeError(
-                    f"{shown!r} has no {exporter!r} export" + (f" in library {library_name!r}" if library_name else "")
-                    + f"; registered exporters: {sorted({e.exporter for e in TasksManager.list_registrations(model_type=model_type)})}"
-                )
+                    f"{shown!r} has no {exporter!r} export; registered exporters: "
+                    f"{', '.join(sorted({e.exporter for e in registered}))}")
             raise UnsupportedModelTypeError(
                 f"{shown!r} is not a supported model type{did_you_mean(model_type, known)}. "
                 f"Supported: {', '.join(known)}"

@@ -131,12 +131,20 @@ def export(
     output = Path(output)
     opset = opset or config.DEFAULT_ONNX_OPSET
     config.check_requirements()
+    created = [parent for parent in (output.parent, *output.parent.parents) if not parent.exists()]
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as staging:
-        staged = Path(staging) / output.name
-        result = _export_to(model, config, staged, opset, device, input_shapes or {}, engine, do_constant_folding, seed)
-        for produced in sorted(Path(staging).iterdir()):
-            os.replace(produced, output.parent / produced.name)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as staging:
+            staged = Path(staging) / output.name
+            result = _export_to(model, config, staged, opset, device, input_shapes or {}, engine,
+                                do_constant_folding, seed)
+            for produced in sorted(Path(staging).iterdir()):
+                os.replace(produced, output.parent / produced.name)
+    except BaseException:
+        for directory in created:  # innermost first: leave no directory this call made
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
     result.path = output
     result.artefact_bytes = artefact_size(output)
     return result
@@ -151,7 +159,13 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
     external = _parameter_bytes(model) > EXTERNAL_DATA_THRESHOLD
     stages: dict[str, float] = {}
     start = time.perf_counter()
-    with config.patch_model_for_export(model), warnings.catch_warnings():
+    try:
+        patcher = config.patch_model_for_export(model)
+        patcher.__enter__()
+    except Exception as error:
+        raise ExportError(f"applying PATCHING_SPECS: {type(error).__name__}: {error}", stage="capture") from error
+    with contextlib.ExitStack() as stack, warnings.catch_warnings():
+        stack.push(patcher)
         warnings.simplefilter("ignore")
         if engine == "dynamo":
             _export_dynamo(wrapper, config, args, path, opset, external, stages)
