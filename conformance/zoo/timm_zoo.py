@@ -14,6 +14,8 @@ NUM_CLASSES = 3
 
 # family -> (architecture, extra create_model kwargs narrowing it)
 ARCHITECTURES: dict[str, tuple[str, dict[str, Any]]] = {
+    # The smallest timm ResNet; its deep stem and ceil-mode average-pool downsampling are the
+    # harder case for dynamic image sizes than plain resnet18/50.
     "resnet": ("resnet10t", {"channels": (16, 32, 64, 128), "stem_width": 16}),
     "convnext": ("convnext_atto", {"dims": (16, 32, 64, 128)}),
     # efficientnet_b0 fixes its channel multiplier itself, so it cannot be narrowed (4M parameters).

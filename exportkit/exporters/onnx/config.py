@@ -29,8 +29,10 @@ TEXT_ENCODER_OUTPUTS = {
 }
 
 
-def sequence_axis(normalized_config: Any, default: int = 16) -> Axis:
+def sequence_axis(normalized_config: Any, default: int = 16, reserved_positions: int = 0) -> Axis:
     max_positions = normalized_config.max_position_embeddings if normalized_config.has("max_position_embeddings") else None
+    if max_positions is not None:
+        max_positions -= reserved_positions
     return Axis("sequence_length", default=min(default, max_positions or default), min=1, max=max_positions)
 
 
@@ -45,10 +47,14 @@ class TextEncoderOnnxConfig(OnnxConfig):
     }
     _TASK_TO_OUTPUTS = TEXT_ENCODER_OUTPUTS
 
+    def reserved_positions(self) -> int:
+        """Position embeddings the model never gives to a token (RoBERTa starts after its padding id)."""
+        return 0
+
     def axis_table(self) -> dict[str, Axis]:
         return {
             **super().axis_table(),
-            "sequence_length": sequence_axis(self._normalized_config),
+            "sequence_length": sequence_axis(self._normalized_config, reserved_positions=self.reserved_positions()),
             "num_choices": Axis("num_choices", default=4, min=1, max=8),
         }
 
@@ -221,7 +227,7 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
         return out
 
 
-def image_axes(normalized_config: Any, *, dynamic: bool, default: int = 64, min_size: int = 32,
+def image_axes(normalized_config: Any, *, dynamic: bool, default: int = 64, min_size: int = 64,
                multiple_of: int = 1) -> dict[str, Axis]:
     """Height and width: dynamic for a model that takes any size, else fixed at the config's image size."""
     if not dynamic:
@@ -240,6 +246,10 @@ class VisionOnnxConfig(OnnxConfig):
     NORMALIZED_CONFIG_CLASS = NormalizedVisionConfig
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyVisionInputGenerator,)
     DYNAMIC_IMAGE_SIZE = False
+    # A convnet that downsamples 32x reaches a 1x1 feature map below 64 pixels, and
+    # torch.export cannot keep a size range that includes 1 symbolic.
+    MIN_IMAGE_SIZE = 64
+    IMAGE_SIZE_MULTIPLE_OF = 1
     INPUTS = {"pixel_values": ("batch_size", "num_channels", "height", "width")}
     _TASK_TO_OUTPUTS = {
         "feature-extraction": {"last_hidden_state": ("batch_size", None, None)},
@@ -251,7 +261,8 @@ class VisionOnnxConfig(OnnxConfig):
         return {
             **super().axis_table(),
             "num_channels": Axis.static("num_channels", channels),
-            **image_axes(self._normalized_config, dynamic=self.DYNAMIC_IMAGE_SIZE),
+            **image_axes(self._normalized_config, dynamic=self.DYNAMIC_IMAGE_SIZE, min_size=self.MIN_IMAGE_SIZE,
+                         multiple_of=self.IMAGE_SIZE_MULTIPLE_OF),
         }
 
 
@@ -289,11 +300,22 @@ class AudioOnnxConfig(OnnxConfig):
         "automatic-speech-recognition": {"logits": ("batch_size", "num_frames", None)},
         "audio-classification": {"logits": ("batch_size", None)},
     }
-    MIN_AUDIO_SAMPLES = 400  # shorter audio leaves the convolutional feature encoder no frame
+    def min_audio_samples(self) -> int:
+        """The fewest samples from which the convolutional feature encoder makes two frames.
+
+        One frame is not enough: torch.export would fix the frame axis to the constant 1.
+        """
+        kernels, strides = self._config.conv_kernel, self._config.conv_stride
+        receptive_field, hop = kernels[0], strides[0]
+        for kernel, stride in zip(kernels[1:], strides[1:]):
+            receptive_field += (kernel - 1) * hop
+            hop *= stride
+        return receptive_field + hop
 
     def axis_table(self) -> dict[str, Axis]:
         return {
             **super().axis_table(),
-            "audio_sequence_length": Axis("audio_sequence_length", default=16000, min=self.MIN_AUDIO_SAMPLES, max=48000),
+            "audio_sequence_length": Axis("audio_sequence_length", default=16000, min=self.min_audio_samples(),
+                                          max=48000),
             "num_frames": opaque("num_frames"),
         }

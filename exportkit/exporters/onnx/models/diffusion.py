@@ -25,6 +25,8 @@ class VaeDecoderOnnxConfig(OnnxConfig):
         nc, upscale = self._normalized_config, self.upscale
         return {
             **super().axis_table(),
+            # diffusers' Upsample2D takes another code path from batch 64 on
+            "batch_size": Axis("batch_size", default=2, min=1, max=63),
             "latent_channels": Axis.static("latent_channels", nc.latent_channels),
             "out_channels": Axis.static("out_channels", nc.out_channels),
             "latent_height": Axis("latent_height", default=8, min=1, max=128, kwarg="latent_height"),

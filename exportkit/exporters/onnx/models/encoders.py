@@ -8,10 +8,17 @@ from ..config import TEXT_ENCODER_OUTPUTS, TextEncoderOnnxConfig
 ENCODER_TASKS = tuple(TEXT_ENCODER_OUTPUTS)
 
 
-@register(("bert", "roberta", "xlm-roberta", "camembert", "electra"), *ENCODER_TASKS)
+@register(("bert", "electra"), *ENCODER_TASKS)
 class BertOnnxConfig(TextEncoderOnnxConfig):
     NORMALIZED_CONFIG_CLASS = NormalizedTextConfig
     ATOL_FOR_VALIDATION = 1e-4
+
+
+@register(("roberta", "xlm-roberta", "camembert"), *ENCODER_TASKS)
+class RobertaOnnxConfig(BertOnnxConfig):
+    def reserved_positions(self) -> int:
+        # position ids start after the padding id
+        return (getattr(self._config, "pad_token_id", None) or 0) + 1
 
 
 @register("albert", *ENCODER_TASKS)

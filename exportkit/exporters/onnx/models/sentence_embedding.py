@@ -3,10 +3,10 @@
 from ....normalized_config import NormalizedTextConfig
 from ....tasks import register
 from ..config import TextEncoderOnnxConfig
+from .encoders import RobertaOnnxConfig
 
 
-@register(("bert", "roberta", "xlm-roberta", "mpnet"), "feature-extraction", "sentence-similarity",
-          library="sentence_transformers")
+@register("bert", "feature-extraction", "sentence-similarity", library="sentence_transformers")
 class SentenceTransformersOnnxConfig(TextEncoderOnnxConfig):
     """The exported graph returns the pooled ``sentence_embedding`` (and the token embeddings)."""
 
@@ -26,3 +26,9 @@ class SentenceTransformersOnnxConfig(TextEncoderOnnxConfig):
 
     def model_kwargs(self, inputs):
         return {"input": dict(inputs)}
+
+
+@register(("roberta", "xlm-roberta", "mpnet"), "feature-extraction", "sentence-similarity",
+          library="sentence_transformers")
+class SentenceTransformersRobertaOnnxConfig(SentenceTransformersOnnxConfig):
+    reserved_positions = RobertaOnnxConfig.reserved_positions

@@ -33,7 +33,7 @@ class TimmNormalizedConfig(NormalizedVisionConfig):
     ATTRIBUTES = {"num_channels": "num_channels", "image_size": "image_size"}
 
 
-@register(("resnet", "convnext", "efficientnet", "mobilenetv3"), "image-classification", library="timm")
+@register(("convnext", "efficientnet", "mobilenetv3"), "image-classification", library="timm")
 class TimmConvNetOnnxConfig(VisionOnnxConfig):
     NORMALIZED_CONFIG_CLASS = TimmNormalizedConfig
     DYNAMIC_IMAGE_SIZE = True
@@ -44,3 +44,10 @@ class TimmConvNetOnnxConfig(VisionOnnxConfig):
 
     def call_model(self, model, kwargs):
         return model(kwargs["x"])
+
+
+@register("resnet", "image-classification", library="timm")
+class TimmResNetOnnxConfig(TimmConvNetOnnxConfig):
+    # The average-pool downsampling of resnet*d / resnet*t (ceil mode) makes torch.export
+    # guard on sizes it can only prove for multiples of the total stride.
+    IMAGE_SIZE_MULTIPLE_OF = 32
