@@ -55,7 +55,16 @@ def pytest_generate_tests(metafunc):
     opt = metafunc.config.getoption
     cases = select_cases(all_cases(), library=opt("library"), model_type=opt("model_type"),
                          exporter=opt("exporter"), engine=opt("engine"), task=opt("task"))
-    metafunc.parametrize("case", cases, ids=[case.id for case in cases])
+    marks = []
+    if hasattr(metafunc.config, "workerinput"):
+        # Backstop for a hang in native code, which --case-timeout (a Python signal) cannot
+        # interrupt: pytest-timeout ends the worker, and the controller records the cell.
+        marks.append(pytest.mark.timeout(hard_timeout(metafunc.config), method="thread"))
+    metafunc.parametrize("case", [pytest.param(case, id=case.id, marks=marks) for case in cases])
+
+
+def hard_timeout(config) -> float:
+    return config.getoption("case_timeout") * 1.5 + 120
 
 
 @pytest.fixture

@@ -60,7 +60,13 @@ class CertificateCollector:
             # or the test broke before it could certify.
             text = str(report.longrepr or "")
             status = "timeout" if "Timeout" in text else "crashed"
-            self.records[case_id] = self._record_without_certificate(case_id, status, text)
+            reason = None
+            if "crashed while running" in text:
+                from .plugin import hard_timeout
+
+                reason = (f"the worker process died while running this case (a native crash, or the hard "
+                          f"timeout of {hard_timeout(self.config):g} s)")
+            self.records[case_id] = self._record_without_certificate(case_id, status, text, reason)
         elif report.skipped and report.when == "setup" and case_id not in self.records:
             reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             self.records[case_id] = self._record_without_certificate(case_id, "skipped", reason)
@@ -72,13 +78,14 @@ class CertificateCollector:
             self._cases = {case.id: case for case in all_cases()}
         return self._cases[case_id]
 
-    def _record_without_certificate(self, case_id: str, status: str, text: str) -> dict:
+    def _record_without_certificate(self, case_id: str, status: str, text: str, reason: str | None = None) -> dict:
         from .certify import base_record
 
         opt = self.config.getoption
         record = base_record(self._case(case_id), profile=_profile_name(), seed=opt("conformance_seed"))
         lines = [line for line in text.strip().splitlines() if line.strip()]
-        record.update(status=status, reason=(lines[-1] if lines else status)[:300], error=text[-4000:] or None)
+        record.update(status=status, reason=(reason or (lines[-1] if lines else status))[:300],
+                      error=text[-4000:] or None)
         return record
 
     # ---- the matrix ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ and a run leaves one matrix cell per collected test."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -153,22 +154,41 @@ def test_a_hang_becomes_a_timeout_cell():
 
 # ---- a whole run ----------------------------------------------------------------------------
 
+CRASHING_PLUGIN = """
+import os
+import conformance.certify as certify
+
+real_build = certify.build_from_zoo
+
+def build_or_die(case, seed):
+    if case.id == {crash_id!r}:
+        os.abort()  # a native crash: the worker process dies without reporting
+    return real_build(case, seed)
+
+certify.build_from_zoo = build_or_die
+"""
+
+
 @pytest.mark.slow
-def test_a_run_writes_one_cell_per_collected_test(tmp_path):
-    """Through pytest itself: with xdist, a crashing worker and a selection."""
-    command = [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q", "-n", "2",
-               "--model-type", "distilbert", "--task", "text-classification,fill-mask",
-               "--matrix-dir", str(tmp_path)]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
-    collected = [line for line in done.stdout.splitlines() if "passed" in line or "failed" in line]
-    matrix = json.loads((tmp_path / "support-matrix.json").read_text())
-    assert (tmp_path / "support-matrix.html").exists()
-    ids = {cell["id"] for cell in matrix["cells"]}
-    assert ids == {f"transformers/distilbert/onnx-{engine}/{task}" for engine in ("dynamo", "torchscript")
-                   for task in ("text-classification", "fill-mask")}, (done.stdout[-2000:], collected)
-    for cell in matrix["cells"]:
-        assert cell["status"] == "certified" or (cell["stage"] or cell["status"] in ("crashed", "timeout", "skipped"))
-    assert matrix["summary"]["total"] == 4
+def test_a_run_writes_one_cell_per_collected_test_even_when_a_worker_dies(tmp_path):
+    """Through pytest and xdist: a selection, a certified case and a case whose worker crashes."""
+    crash_id = "transformers/distilbert/onnx-torchscript/fill-mask"
+    (tmp_path / "crash_one_case.py").write_text(CRASHING_PLUGIN.format(crash_id=crash_id))
+    command = [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-p", "crash_one_case",
+               "-q", "-n", "2", "--model-type", "distilbert", "--task", "text-classification,fill-mask",
+               "--engine", "torchscript", "--matrix-dir", str(tmp_path / "matrix")]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 1, done.stdout[-3000:]  # one failed cell, and the session still finished
+    matrix = json.loads((tmp_path / "matrix" / "support-matrix.json").read_text())
+    assert (tmp_path / "matrix" / "support-matrix.html").exists()
+    statuses = {cell["id"]: cell["status"] for cell in matrix["cells"]}
+    assert statuses == {
+        "transformers/distilbert/onnx-torchscript/text-classification": "certified",
+        crash_id: "crashed",
+    }, done.stdout[-3000:]
+    assert matrix["summary"]["total"] == 2
+    assert "2 cells" in done.stdout
 
 
 class _Report:
@@ -181,7 +201,7 @@ class _Report:
 
 class _Config:
     def getoption(self, name):
-        return {"conformance_seed": 0}[name]
+        return {"conformance_seed": 0, "case_timeout": 600.0}[name]
 
 
 def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
@@ -209,4 +229,5 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
     assert statuses[cases[1].id] == "crashed"
     assert statuses[cases[2].id] == "timeout"
     assert statuses[cases[3].id] == "skipped"
-    assert "crashed while running" in next(c for c in matrix["cells"] if c["id"] == cases[1].id)["reason"]
+    crashed = next(c for c in matrix["cells"] if c["id"] == cases[1].id)
+    assert "worker process died" in crashed["reason"] and "crashed while running" in crashed["error"]

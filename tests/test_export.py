@@ -411,3 +411,20 @@ def test_patcher_with_orig_op_and_exception_inside(bert):
     assert probe.op is original_op
     assert torch.is_grad_enabled()
 
+
+
+def test_weights_over_the_threshold_go_to_external_data(bert, tmp_path, monkeypatch):
+    import exportkit.exporters.onnx.convert as convert
+
+    monkeypatch.setattr(convert, "EXTERNAL_DATA_THRESHOLD", 0)  # every model counts as "over 2 GB"
+    path = tmp_path / "out" / "model.onnx"
+    result = export(bert.model, bert.config, path, engine="dynamo")
+    external = [p for p in path.parent.iterdir() if p != path]
+    assert external, "no external data file was written"
+    graph = onnx.load(str(path), load_external_data=False)
+    inline = [t.name for t in graph.graph.initializer
+              if t.data_location != onnx.TensorProto.EXTERNAL and len(t.raw_data) > 1024]
+    assert not inline, f"large weights kept inside the graph: {inline}"
+    assert result.artefact_bytes == path.stat().st_size + sum(p.stat().st_size for p in external)
+    report = validate_model_outputs(bert.config, bert.model, path)
+    assert report.ok

@@ -173,15 +173,10 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
             _export_torchscript(wrapper, config, args, path, opset, do_constant_folding, stages)
     tic = time.perf_counter()
     try:
+        # Rewrite only the graph proto: external weights stay where the exporter put them.
         onnx_model = onnx.load(str(path), load_external_data=False)
         name_symbolic_dims(onnx_model, config)
-        if external:
-            onnx.save(onnx_model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                      location=path.name + ".data")
-        else:
-            onnx_model = onnx.load(str(path))
-            name_symbolic_dims(onnx_model, config)
-            onnx.save(onnx_model, str(path))
+        onnx.save(onnx_model, str(path))
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as error:
         raise ExportError(f"{type(error).__name__}: {error}", stage="check") from error
