@@ -375,8 +375,8 @@ def test_resnet_height_width_dynamic():
     config = onnx_config("resnet", "image-classification", resnet)
     assert isinstance(config, ResNetOnnxConfig)
     assert config.inputs == {"pixel_values": {0: "batch_size", 2: "height", 3: "width"}}
-    pixels = config.generate_dummy_inputs(batch_size=1, image_height=48, image_width=40)["pixel_values"]
-    assert pixels.shape == (1, 3, 48, 40)
+    pixels = config.generate_dummy_inputs(batch_size=1, image_height=72, image_width=65)["pixel_values"]
+    assert pixels.shape == (1, 3, 72, 65)
     assert config.generate_dummy_inputs(height=96)["pixel_values"].shape[2] == 96  # axis name also accepted
     with pytest.raises(ValueError, match="image_height"):
         config.generate_dummy_inputs(image_height=8)  # below min

@@ -24,9 +24,9 @@ from exportkit.errors import (
 from exportkit.exporters.onnx import OnnxConfig
 from exportkit.exporters.onnx.models.decoders import GPT2OnnxConfig
 from exportkit.exporters.onnx.models.diffusion import VaeDecoderOnnxConfig
-from exportkit.exporters.onnx.models.encoders import BertOnnxConfig
+from exportkit.exporters.onnx.models.encoders import BertOnnxConfig, RobertaOnnxConfig
 from exportkit.exporters.onnx.models.sentence_embedding import SentenceTransformersOnnxConfig
-from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig, TimmConvNetOnnxConfig
+from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig, TimmResNetOnnxConfig
 from exportkit.loading import model_config
 from exportkit.tasks import Registration, unregister
 
@@ -89,8 +89,8 @@ def test_export_model_type_attribute_wins(bert_config):
 
 
 def test_model_type_spelling_is_normalised():
-    assert target_class(constructor_for("fill-mask", model_type="XLM_RoBERTa")) is BertOnnxConfig
-    assert target_class(constructor_for("fill-mask", model_type=" xlm-roberta ")) is BertOnnxConfig
+    assert target_class(constructor_for("fill-mask", model_type="XLM_RoBERTa")) is RobertaOnnxConfig
+    assert target_class(constructor_for("fill-mask", model_type=" xlm-roberta ")) is RobertaOnnxConfig
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_resnet_in_transformers_and_timm():
     assert target_class(constructor_for("image-classification", model_type="resnet",
                                         library_name="transformers")) is ResNetOnnxConfig
     assert target_class(constructor_for("image-classification", model_type="resnet",
-                                        library_name="timm")) is TimmConvNetOnnxConfig
+                                        library_name="timm")) is TimmResNetOnnxConfig
     # feature-extraction is transformers-only for resnet
     assert target_class(constructor_for("feature-extraction", model_type="resnet")) is ResNetOnnxConfig
 
@@ -756,7 +756,7 @@ def test_timm_family_names_a_registered_model_type(architecture, family):
 
 def test_constructor_from_timm_model(timm_resnet):
     constructor = TasksManager.get_exporter_config_constructor("onnx", timm_resnet, task="image-classification")
-    assert target_class(constructor) is TimmConvNetOnnxConfig
+    assert target_class(constructor) is TimmResNetOnnxConfig
     config = constructor(model_config(timm_resnet))
     assert config.inputs == {"pixel_values": {0: "batch_size", 2: "height", 3: "width"}}
 
