@@ -279,8 +279,10 @@ h2 { font-size: 13px; margin: 0 0 10px; text-transform: uppercase; letter-spacin
 
 main { padding: 20px 28px 40px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 16px 18px; }
-.summary { display: grid; grid-template-columns: 300px minmax(0, 1fr) minmax(0, 1fr); gap: 16px; align-items: start; }
-@media (max-width: 1100px) { .summary { grid-template-columns: 1fr; } }
+.summary { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+/* breakdown cards wrap onto their own line rather than squeezing their columns */
+.summary > * { flex: 1 1 560px; min-width: 0; }
+.summary > :first-child { flex: 0 0 300px; }
 .breakdown { overflow-x: auto; }
 .headline { display: flex; gap: 32px; margin-bottom: 12px; }
 .headline > div { display: flex; flex-direction: column; }
@@ -300,6 +302,8 @@ main { padding: 20px 28px 40px; }
 .breakdown tbody th .bar { margin-top: 4px; height: 5px; }
 .breakdown tr:last-child > * { border-bottom: 0; }
 .num { text-align: right; }
+.nowrap { white-space: nowrap; }
+.wrap { overflow-wrap: anywhere; }
 .num.zero { color: #b4bcc5; }
 .num.total { font-weight: 600; }
 
@@ -426,8 +430,8 @@ _JS = r"""
     for (const name of names) {
       const o = outputs[name] || {};
       const ok = typeof o.max_abs_diff === 'number' && typeof o.atol === 'number' ? o.max_abs_diff <= o.atol : null;
-      body.append(el('tr', null, el('td', 'mono', name), el('td', null, fmtNum(o.max_abs_diff)),
-        el('td', null, fmtNum(o.atol)),
+      body.append(el('tr', null, el('td', 'mono wrap', name), el('td', 'num nowrap', fmtNum(o.max_abs_diff)),
+        el('td', 'num nowrap', fmtNum(o.atol)),
         el('td', ok === null ? 'muted' : ok ? 'pass' : 'fail', ok === null ? DASH : ok ? '\u2713' : '\u2717')));
     }
     return el('table', 'd-table', el('thead', null, head), body);
