@@ -83,8 +83,9 @@ class Outcome:
 
 
 def reproduce_command(case: Case, profile: str, seed: int) -> str:
+    # --no-matrix: reproducing one cell must not overwrite the published matrix
     return (f"pytest 'conformance/test_certify.py::test_certify[{case.id}]' "
-            f"--hypothesis-profile {profile} --conformance-seed {seed}")
+            f"--hypothesis-profile {profile} --conformance-seed {seed} --no-matrix")
 
 
 def base_record(case: Case, *, profile: str, seed: int) -> dict[str, Any]:
