@@ -442,3 +442,11 @@ def test_validation_dims_when_default_is_the_maximum():
     config = BertOnnxConfig(bert, task="fill-mask")
     assert config.dims()["sequence_length"] == 16
     assert config.validation_dims()["sequence_length"] == 15
+
+
+def test_half_precision_raises_the_tolerance_floor_only(bert_config):
+    fp32 = BertOnnxConfig(bert_config, task="text-classification")
+    fp16 = BertOnnxConfig(bert_config, task="text-classification", float_dtype="fp16")
+    bf16 = BertOnnxConfig(bert_config, task="text-classification", float_dtype="bf16")
+    assert fp32.atol_for() == BertOnnxConfig.ATOL_FOR_VALIDATION
+    assert fp32.atol_for() < fp16.atol_for() < bf16.atol_for()

@@ -31,6 +31,10 @@ AxisNames = tuple[str | None, ...]
 
 BATCH = Axis("batch_size", default=2, min=1, max=64)
 
+# Half-precision values of magnitude ~1 are spaced ~1e-3 (fp16) and ~8e-3 (bf16) apart, so
+# two correct half-precision runs differ by about that much; an fp32 tolerance cannot hold.
+REDUCED_PRECISION_ATOL = {"fp16": 2e-3, "bf16": 2e-2}
+
 
 def without(mapping: Mapping[str, Any], *names: str) -> dict[str, Any]:
     """A copy of ``mapping`` without ``names``: for a model that lacks an input its family has."""
@@ -172,10 +176,11 @@ class ExporterConfig:
         return dims
 
     def atol_for(self, task: str | None = None) -> float:
+        """The validation tolerance: the config's, but never below what the float dtype can resolve."""
         atol = self.ATOL_FOR_VALIDATION
         if isinstance(atol, dict):
-            return atol.get(task or self.task, max(atol.values()))
-        return atol
+            atol = atol.get(task or self.task, max(atol.values()))
+        return max(atol, REDUCED_PRECISION_ATOL.get(self.float_dtype, 0.0))
 
     # ---- dummy inputs --------------------------------------------------------------------
 
