@@ -24,9 +24,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 
-from exportkit.errors import ExportError
+from exportkit.errors import ExportError, RequirementError
 from exportkit.exporters.onnx.convert import artefact_size, export_models, onnx_session
-from exportkit.loading import model_config
 
 from . import checks, profiles, strategies
 from .cases import Case
@@ -124,6 +123,8 @@ def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 
         outcome.stage = failure.stage
         cause = failure.__cause__ or failure
         status, reason, error = "failed", first_line(cause), _error_text(failure)
+    except RequirementError as unmet:
+        status, reason, error = "skipped", str(unmet), None
     except CertifyTimeout as failure:
         status, reason, error = "timeout", f"{str(failure)} (during {outcome.stage})", None
     except Exception as failure:  # noqa: BLE001  every failure becomes a cell
@@ -131,7 +132,7 @@ def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 
     if declared is not None:
         if status == "certified":
             status, reason = "failed", f"declared a known failure ({declared.reason}) but passed: remove the declaration"
-            outcome.stage = "compare"
+            outcome.stage = "compare"  # the last stage, which passed when it was declared not to
         elif status == "failed":
             status = "xfail"
             reason = declared.reason + (f" [{declared.issue}]" if declared.issue else "") + f"; observed: {reason}"
@@ -159,12 +160,13 @@ def build_from_zoo(case: Case, seed: int):
     tiny = build_tiny_model(case.library, case.model_type, task, seed=seed)
     constructor = TasksManager.get_exporter_config_constructor(
         case.exporter, model_type=case.model_type, task=case.task, library_name=case.library)
-    return tiny.model, constructor(tiny.config if tiny.config is not None else model_config(tiny.model))
+    return tiny.model, constructor(tiny.config)
 
 
 def _run_properties(case: Case, outcome: Outcome, workdir: Path, seed: int, build, profile: str) -> None:
     outcome.stage = "build"
     model, config = build(case, seed)
+    config.check_requirements()  # an unmet minimum version skips the case
 
     # (1) the export succeeds (its ExportError carries capture / translate / check)
     outcome.stage = "capture"

@@ -25,6 +25,10 @@ class RegistryError(ExportKitError):
     """A registration that would leave the registry inconsistent (a duplicate key, a missing output spec)."""
 
 
+class RequirementError(ExportKitError):
+    """The installed torch or transformers is older than an export config needs."""
+
+
 class ModelLoadingError(ExportKitError, OSError):
     """A model could not be loaded from the given location (no network is ever used)."""
 

@@ -231,3 +231,14 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
     assert statuses[cases[3].id] == "skipped"
     crashed = next(c for c in matrix["cells"] if c["id"] == cases[1].id)
     assert "worker process died" in crashed["reason"] and "crashed while running" in crashed["error"]
+
+
+def test_an_unmet_minimum_version_is_a_skipped_cell():
+    from packaging import version
+
+    class NeedsFutureTorch(BertOnnxConfig):
+        MIN_TORCH_VERSION = version.parse("99.0")
+
+    record = certify(CASE, build=_bert_build(NeedsFutureTorch))
+    assert (record["status"], record["stage"]) == ("skipped", "build")
+    assert "needs torch >= 99.0" in record["reason"]

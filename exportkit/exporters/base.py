@@ -23,7 +23,7 @@ import torch
 from packaging import version
 
 from ..axes import Axis, TensorSpec, input_axes
-from ..errors import ExportKitError
+from ..errors import ExportKitError, RequirementError
 from ..input_generators import DummyInputGenerator
 from ..normalized_config import NormalizedConfig
 
@@ -240,13 +240,13 @@ class ExporterConfig:
         import torch as _torch
 
         if version.parse(_torch.__version__.split("+")[0]) < self.MIN_TORCH_VERSION:
-            raise ExportKitError(f"{type(self).__name__} needs torch >= {self.MIN_TORCH_VERSION}")
+            raise RequirementError(f"{type(self).__name__} needs torch >= {self.MIN_TORCH_VERSION}")
         try:
             import transformers
         except ImportError:
             return
         if version.parse(transformers.__version__) < self.MIN_TRANSFORMERS_VERSION:
-            raise ExportKitError(f"{type(self).__name__} needs transformers >= {self.MIN_TRANSFORMERS_VERSION}")
+            raise RequirementError(f"{type(self).__name__} needs transformers >= {self.MIN_TRANSFORMERS_VERSION}")
 
     def copy(self, **changes: Any) -> ExporterConfig:
         new = copy.copy(self)
