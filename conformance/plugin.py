@@ -19,7 +19,6 @@ from .profiles import DEFAULT_PROFILE
 CERTIFICATE_KEY = "exportkit-certificate"
 
 
-
 def pytest_addoption(parser):
     group = parser.getgroup("conformance", "exportkit conformance harness")
     group.addoption("--library", help="certify only these libraries (comma-separated)")
@@ -36,7 +35,6 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "conformance: a certification case of the exportkit harness")
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
     if not hasattr(config, "workerinput") and not config.getoption("no_matrix"):
