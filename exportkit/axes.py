@@ -62,6 +62,11 @@ class Axis:
         """A size chosen by the caller (as opposed to derived from other sizes or the model)."""
         return self.dynamic and self.derive is None and self.default is not None
 
+    @property
+    def smallest(self) -> int:
+        """The smallest size this axis accepts: batch 1, length 1, an empty cache."""
+        return -(-self.min // self.multiple_of) * self.multiple_of
+
     def accepts(self, size: int) -> bool:
         if size < self.min or (self.max is not None and size > self.max):
             return False
@@ -86,8 +91,9 @@ class Axis:
         return self.default
 
 
-def derived(name: str, rule: Callable[[Mapping[str, int]], int]) -> Axis:
-    return Axis(name=name, derive=rule)
+def derived(name: str, rule: Callable[[Mapping[str, int]], int], *, max: int | None = None) -> Axis:
+    """A dynamic axis whose size follows from other axes (``max`` still bounds it)."""
+    return Axis(name=name, derive=rule, max=max)
 
 
 def opaque(name: str) -> Axis:

@@ -118,8 +118,7 @@ def export_onnx(args) -> int:
     if args.validate:
         for stem, part in parts.items():
             # sizes other than the export's, then every axis at its minimum (batch 1, empty cache)
-            smallest = {name: axis.min for name, axis in part.axes.items() if axis.multiple_of == 1}
-            for sizes in (part.validation_dims(), smallest):
+            for sizes in (part.validation_dims(), part.smallest_dims()):
                 report = validate_model_outputs(part, model, results[stem].path, atol=args.atol,
                                                 input_shapes=sizes, device=args.device)
                 worst = max((c.max_abs_diff for c in report.outputs.values()), default=0.0)

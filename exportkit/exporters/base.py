@@ -15,7 +15,6 @@ cache); everything else is data.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -175,6 +174,10 @@ class ExporterConfig:
                     break
         return dims
 
+    def smallest_dims(self) -> dict[str, int]:
+        """Every input axis at its smallest accepted size: the edge case worth checking first."""
+        return {name: axis.smallest for name, axis in self.axes.items()}
+
     def atol_for(self, task: str | None = None) -> float:
         """The validation tolerance: the config's, but never below what the float dtype can resolve."""
         atol = self.ATOL_FOR_VALIDATION
@@ -247,11 +250,6 @@ class ExporterConfig:
             return
         if version.parse(transformers.__version__) < self.MIN_TRANSFORMERS_VERSION:
             raise RequirementError(f"{type(self).__name__} needs transformers >= {self.MIN_TRANSFORMERS_VERSION}")
-
-    def copy(self, **changes: Any) -> ExporterConfig:
-        new = copy.copy(self)
-        new.__dict__.update(changes)
-        return new
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r})"

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ...axes import Axis, TensorSpec
+from ...axes import Axis, TensorSpec, derived
 from ...input_generators import DummyPastKeyValuesGenerator
 from ..base import ExporterConfig
 
@@ -25,8 +25,8 @@ def past_sequence_axis(max_positions: int | None) -> Axis:
 
 
 def total_sequence_axis(max_positions: int | None) -> Axis:
-    return Axis("total_sequence_length", max=max_positions,
-                derive=lambda d: d["past_sequence_length"] + d["sequence_length"])
+    return derived("total_sequence_length", lambda d: d["past_sequence_length"] + d["sequence_length"],
+                   max=max_positions)
 
 
 class OnnxConfigWithPast(OnnxConfig):
@@ -87,9 +87,17 @@ class OnnxConfigWithPast(OnnxConfig):
     def past_names(self, prefix: str) -> list[str]:
         return [f"{prefix}.{layer}.{kind}" for layer in range(self.num_layers) for kind in ("key", "value")]
 
-    def _cache_specs(self, prefix: str, length_axis: str) -> dict[str, TensorSpec]:
+    def past_specs(self, direction: str) -> dict[str, TensorSpec]:
+        """The cache tensors taken as ``"inputs"`` (``past_key_values.*``) or returned as ``"outputs"`` (``present.*``)."""
+        if direction not in ("inputs", "outputs"):
+            raise ValueError(f'direction must either be "inputs" or "outputs", but {direction} was given')
+        if direction == "inputs":
+            prefix, length = self.PAST_INPUT_PREFIX, "past_sequence_length"
+        else:
+            prefix = self.PRESENT_OUTPUT_PREFIX
+            length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
         table = self.axis_table()
-        axes = ("batch_size", "num_key_value_heads", length_axis, "head_dim")
+        axes = ("batch_size", "num_key_value_heads", length, "head_dim")
         return {name: self._spec(name, axes, table) for name in self.past_names(prefix)}
 
     @property
@@ -97,31 +105,22 @@ class OnnxConfigWithPast(OnnxConfig):
         specs = super().input_specs
         if not self.use_past_in_inputs:
             return specs
-        table = self.axis_table()
         if "attention_mask" in specs:  # the mask covers the cached positions too
             specs["attention_mask"] = self._spec(
-                "attention_mask", ("batch_size", "total_sequence_length"), table)
-        specs.update(self._cache_specs(self.PAST_INPUT_PREFIX, "past_sequence_length"))
+                "attention_mask", ("batch_size", "total_sequence_length"), self.axis_table())
+        specs.update(self.past_specs("inputs"))
         return specs
 
     @property
     def output_specs(self) -> dict[str, TensorSpec]:
         specs = super().output_specs
         if self.use_past:
-            length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
-            specs.update(self._cache_specs(self.PRESENT_OUTPUT_PREFIX, length))
+            specs.update(self.past_specs("outputs"))
         return specs
 
     def add_past_key_values(self, inputs_or_outputs: dict[str, dict[int, str]], direction: str) -> None:
         """Seed API: fill a ``{name: {axis: symbol}}`` mapping with the cache entries for ``direction``."""
-        if direction not in ("inputs", "outputs"):
-            raise ValueError(f'direction must either be "inputs" or "outputs", but {direction} was given')
-        if direction == "inputs":
-            specs = self._cache_specs(self.PAST_INPUT_PREFIX, "past_sequence_length")
-        else:
-            length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
-            specs = self._cache_specs(self.PRESENT_OUTPUT_PREFIX, length)
-        inputs_or_outputs.update({name: spec.dynamic_axes for name, spec in specs.items()})
+        inputs_or_outputs.update({name: spec.dynamic_axes for name, spec in self.past_specs(direction).items()})
 
     def _generators(self):
         generators = super()._generators()
@@ -135,10 +134,7 @@ class OnnxConfigWithPast(OnnxConfig):
         kwargs = {name: value for name, value in inputs.items() if not name.startswith(self.PAST_INPUT_PREFIX + ".")}
         if self.use_past_in_inputs:
             kwargs["past_key_values"] = self.build_cache(inputs)
-        if self.use_past:
-            kwargs["use_cache"] = True
-        elif self.SUPPORTS_PAST:
-            kwargs["use_cache"] = False
+        kwargs["use_cache"] = self.use_past
         return kwargs
 
     def build_cache(self, inputs: dict[str, torch.Tensor]):

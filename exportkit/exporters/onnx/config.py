@@ -3,11 +3,11 @@ outputs each task gives, with the axes of both. Model-specific configs derive fr
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-import torch
 
-from ...axes import Axis, opaque
+from ...axes import Axis, TensorSpec, derived, opaque
 from ...input_generators import (
     DummyAudioInputGenerator,
     DummyDecoderTextInputGenerator,
@@ -115,9 +115,9 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
         table["decoder_sequence_length"] = Axis("decoder_sequence_length", default=8, min=1, max=max_positions)
         # The decoder axes of the cache, named as the seq2seq decoder names them.
         table["sequence_length"] = table["decoder_sequence_length"]
-        table["total_sequence_length"] = Axis(
-            "total_sequence_length", max=max_positions,
-            derive=lambda d: d["past_sequence_length"] + d["decoder_sequence_length"])
+        table["total_sequence_length"] = derived(
+            "total_sequence_length", lambda d: d["past_sequence_length"] + d["decoder_sequence_length"],
+            max=max_positions)
         table["hidden_size"] = Axis.static("hidden_size", self._normalized_config.hidden_size)
         return table
 
@@ -132,7 +132,7 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
             declared = {**self.ENCODER_INPUTS, "decoder_input_ids": self.DECODER_INPUTS["decoder_input_ids"]}
         specs = {name: self._spec(name, axes, table) for name, axes in declared.items()}
         if self.behavior is ConfigBehavior.DECODER and self.use_past_in_inputs:
-            specs.update(self._seq2seq_cache_specs(self.PAST_INPUT_PREFIX, "past_sequence_length"))
+            specs.update(self.past_specs("inputs"))
         return specs
 
     @property
@@ -143,39 +143,28 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
                 "last_hidden_state", ("batch_size", "encoder_sequence_length", "hidden_size"), table)}
         specs = {name: self._spec(name, axes, table) for name, axes in self._TASK_TO_OUTPUTS[self.task].items()}
         if self.behavior is ConfigBehavior.DECODER and self.use_past:
-            length = "total_sequence_length" if self.use_past_in_inputs else "decoder_sequence_length"
-            specs.update(self._seq2seq_cache_specs(self.PRESENT_OUTPUT_PREFIX, length,
-                                                   with_cross_attention=not self.use_past_in_inputs))
+            specs.update(self.past_specs("outputs"))
         return specs
 
-    def _seq2seq_cache_specs(self, prefix: str, length_axis: str, with_cross_attention: bool = True):
+    def past_specs(self, direction: str) -> dict[str, TensorSpec]:
         """Self-attention cache ``{prefix}.{i}.decoder.*`` and cross-attention ``{prefix}.{i}.encoder.*``.
 
         The cross-attention cache depends on the encoder output only, so a decoder that takes
         it as input does not return it again.
         """
+        flat = super().past_specs(direction)  # validates direction; gives the self-attention axes
+        with_cross_attention = direction == "inputs" or not self.use_past_in_inputs
         table = self.axis_table()
+        cross_axes = ("batch_size", "num_key_value_heads", "encoder_sequence_length", "head_dim")
         specs = {}
-        for layer in range(self.num_layers):
-            for kind in ("key", "value"):
-                name = f"{prefix}.{layer}.decoder.{kind}"
-                specs[name] = self._spec(name, ("batch_size", "num_key_value_heads", length_axis, "head_dim"), table)
-            if with_cross_attention:
-                for kind in ("key", "value"):
-                    name = f"{prefix}.{layer}.encoder.{kind}"
-                    specs[name] = self._spec(
-                        name, ("batch_size", "num_key_value_heads", "encoder_sequence_length", "head_dim"), table)
+        for name, spec in flat.items():
+            prefix, layer, kind = name.split(".")
+            specs[f"{prefix}.{layer}.decoder.{kind}"] = dataclasses.replace(spec, name=f"{prefix}.{layer}.decoder.{kind}")
+            if with_cross_attention and kind == "value":
+                for cross_kind in ("key", "value"):
+                    cross = f"{prefix}.{layer}.encoder.{cross_kind}"
+                    specs[cross] = self._spec(cross, cross_axes, table)
         return specs
-
-    def add_past_key_values(self, inputs_or_outputs, direction):
-        if direction not in ("inputs", "outputs"):
-            raise ValueError(f'direction must either be "inputs" or "outputs", but {direction} was given')
-        if direction == "inputs":
-            specs = self._seq2seq_cache_specs(self.PAST_INPUT_PREFIX, "past_sequence_length")
-        else:
-            length = "total_sequence_length" if self.use_past_in_inputs else "decoder_sequence_length"
-            specs = self._seq2seq_cache_specs(self.PRESENT_OUTPUT_PREFIX, length, not self.use_past_in_inputs)
-        inputs_or_outputs.update({name: spec.dynamic_axes for name, spec in specs.items()})
 
     # ---- calling the parts ---------------------------------------------------------------
 

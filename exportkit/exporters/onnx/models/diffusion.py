@@ -4,6 +4,7 @@ from ....axes import Axis
 from ....input_generators import DummyLatentInputGenerator
 from ....normalized_config import NormalizedConfig
 from ....tasks import register
+from ...base import BATCH
 from ..base import OnnxConfig
 
 
@@ -26,7 +27,7 @@ class VaeDecoderOnnxConfig(OnnxConfig):
         return {
             **super().axis_table(),
             # diffusers' Upsample2D takes another code path from batch 64 on
-            "batch_size": Axis("batch_size", default=2, min=1, max=63),
+            "batch_size": BATCH.with_range(max=63),
             "latent_channels": Axis.static("latent_channels", nc.latent_channels),
             "out_channels": Axis.static("out_channels", nc.out_channels),
             "latent_height": Axis("latent_height", default=8, min=1, max=128, kwarg="latent_height"),
