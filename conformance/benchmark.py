@@ -39,7 +39,7 @@ def main(argv=None) -> int:
 
     import fnmatch
 
-    from exportkit.exporters.onnx.convert import export_models
+    from exportkit.exporters.onnx import export_models
 
     from .cases import Case
     from .certify import build_from_zoo

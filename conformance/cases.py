@@ -6,7 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from exportkit import TasksManager
-from exportkit.exporters.onnx.convert import ENGINES
+from exportkit.exporters.onnx import ENGINES
 
 ENGINES_BY_EXPORTER = {"onnx": ENGINES}
 

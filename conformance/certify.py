@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 
 from exportkit.errors import ExportError, RequirementError
-from exportkit.exporters.onnx.convert import artefact_size, export_models, onnx_session
+from exportkit.exporters.onnx import artefact_size, export_models, onnx_session
 
 from . import checks, profiles, strategies
 from .cases import Case

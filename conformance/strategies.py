@@ -26,7 +26,7 @@ def axis_sizes(axis: Axis) -> st.SearchStrategy[int]:
     if not axis.is_input_size:
         raise ValueError(f"axis {axis.name!r} is not chosen by the caller (static or derived)")
     step = axis.multiple_of
-    low = -(-axis.min // step)
+    low = axis.smallest // step
     high = draw_ceiling(axis) // step
     if high < low:
         raise ValueError(f"axis {axis.name!r} accepts no size up to {draw_ceiling(axis)}")
@@ -48,4 +48,4 @@ def input_dims(axes: Mapping[str, Axis], *, avoid: Mapping[str, int] | None = No
 
 def smallest_dims(axes: Mapping[str, Axis]) -> dict[str, int]:
     """Every axis at its minimum: batch 1, length 1 (or 0 for a cache), the edge cases."""
-    return {name: -(-axis.min // axis.multiple_of) * axis.multiple_of for name, axis in axes.items()}
+    return {name: axis.smallest for name, axis in axes.items()}
