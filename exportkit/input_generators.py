@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from .axes import TensorSpec
+from .padding import pad_token_id
 
 INT_DTYPES = {"int64": torch.int64, "int32": torch.int32, "int8": torch.int8}
 FLOAT_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -52,19 +53,25 @@ class DummyInputGenerator:
     def ones(self, shape) -> torch.Tensor:
         return torch.ones(shape, dtype=self.int_dtype)
 
+    def token_ids(self, shape, rng: torch.Generator) -> torch.Tensor:
+        """Random ids inside the vocabulary, never the pad token: a real token is never padding."""
+        pad = pad_token_id(self.normalized_config)
+        ids = self.random_int(shape, self.normalized_config.vocab_size - 1, rng)
+        return ids + (ids >= pad).to(ids.dtype)
+
 
 class DummyTextInputGenerator(DummyInputGenerator):
     SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "encoder_attention_mask")
 
     def generate(self, spec, shape, rng):
         if spec.name == "input_ids":
-            return self.random_int(shape, self.normalized_config.vocab_size, rng)
+            return self.token_ids(shape, rng)
         if spec.name == "token_type_ids":
             types = self.normalized_config.type_vocab_size if self.normalized_config.has("type_vocab_size") else 1
             return self.random_int(shape, types, rng)
         if spec.name == "position_ids":
             return torch.arange(shape[-1], dtype=self.int_dtype).expand(shape).contiguous()
-        return self.ones(shape)  # attention masks: no padding, so every position is compared
+        return self.ones(shape)  # masks: all ones here; the config pads them (ExporterConfig._apply_padding)
 
 
 class DummyDecoderTextInputGenerator(DummyInputGenerator):
@@ -72,7 +79,7 @@ class DummyDecoderTextInputGenerator(DummyInputGenerator):
 
     def generate(self, spec, shape, rng):
         if spec.name == "decoder_input_ids":
-            return self.random_int(shape, self.normalized_config.vocab_size, rng)
+            return self.token_ids(shape, rng)
         if spec.name == "decoder_attention_mask":
             return self.ones(shape)
         return self.random_float(shape, rng)

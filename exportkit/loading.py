@@ -162,8 +162,16 @@ def model_config(model: Any) -> Any:
     if library == "timm":
         channels, height, _ = model.pretrained_cfg.get("input_size", (3, 224, 224))
         return SimpleNamespace(model_type=infer_model_type(model), num_channels=channels, image_size=height,
-                               num_classes=getattr(model, "num_classes", None))
+                               num_classes=getattr(model, "num_classes", None), total_stride=timm_total_stride(model))
     return model.config
+
+
+def timm_total_stride(model: Any) -> int | None:
+    """Pixels per position of a timm model's last feature map (its ``feature_info``), where it says."""
+    info = getattr(model, "feature_info", None)
+    if isinstance(info, list) and info and isinstance(info[-1], dict):
+        return info[-1].get("reduction")
+    return None
 
 
 # ---- loading -------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ class NormalizedTextAndVisionConfig(NormalizedConfig):
         "vision_config": "vision_config",
         "vocab_size": "text_config.vocab_size",
         "max_position_embeddings": "text_config.max_position_embeddings",
+        "pad_token_id": "text_config.pad_token_id",
+        "eos_token_id": "text_config.eos_token_id",
         "image_size": "vision_config.image_size",
         "num_channels": "vision_config.num_channels",
     }

@@ -74,7 +74,9 @@ def test_dummy_inputs_default_shapes_and_dtypes(bert_config):
     for name, tensor in inputs.items():
         assert tuple(tensor.shape) == (2, 16), name
         assert tensor.dtype == torch.int64, name
-    assert torch.all(inputs["attention_mask"] == 1)
+    # a ragged batch: the first row full, the second padded on the right (pad tokens under the padding)
+    assert inputs["attention_mask"].tolist() == [[1] * 16, [1] * 12 + [0] * 4]
+    assert torch.all(inputs["input_ids"][1, 12:] == config.pad_token_id)
     assert torch.all((inputs["token_type_ids"] >= 0) & (inputs["token_type_ids"] < bert_config.type_vocab_size))
 
 

@@ -454,7 +454,7 @@ def tiny_model_config(library: str, model_type: str):
     if library in ("transformers", "sentence_transformers"):
         return transformers.AutoConfig.for_model(model_type)
     if library == "timm":
-        return SimpleNamespace(model_type=model_type, num_channels=3, image_size=64, num_classes=10)
+        return SimpleNamespace(model_type=model_type, num_channels=3, image_size=64, num_classes=10, total_stride=32)
     if library == "diffusers" and model_type == "vae-decoder":
         return SimpleNamespace(block_out_channels=(8, 16), latent_channels=4, out_channels=3)
     pytest.fail(f"no tiny config for {library}/{model_type}: add one to tiny_model_config")

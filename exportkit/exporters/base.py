@@ -15,6 +15,7 @@ cache); everything else is data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,6 +26,8 @@ from ..axes import Axis, TensorSpec, input_axes
 from ..errors import ExportKitError, RequirementError
 from ..input_generators import DummyInputGenerator
 from ..normalized_config import NormalizedConfig
+from ..padding import MASKED_INPUTS, PAD_VALUES, SIDES, Padding, pad_token_id, undefined_positions
+from ..thresholds import THRESHOLD_FIELDS, Threshold, thresholds_of
 
 AxisNames = tuple[str | None, ...]
 
@@ -51,6 +54,17 @@ class ExporterConfig:
     MIN_TRANSFORMERS_VERSION: ClassVar[version.Version] = version.parse("5.0")
     PATCHING_SPECS: ClassVar[list | None] = None
     SUPPORTS_PAST: ClassVar[bool] = False
+
+    # Padding: the sides real batches are padded on (the first is the export dummies'), and
+    # the sides after which outputs at padded positions hold no defined value and are not
+    # compared (a causal decoder's left-padded positions attend to nothing).
+    PADDING_SIDES: ClassVar[tuple[str, ...]] = SIDES
+    UNDEFINED_AT_PADDING: ClassVar[frozenset[str]] = frozenset()
+    # Export dummies are padded, so that a model that skips its mask when nothing is padded
+    # still traces the masked code path.
+    PAD_EXPORT_INPUTS: ClassVar[bool] = True
+    # Config fields that are size thresholds (sliding window, ...) -> the axes that cross them.
+    THRESHOLD_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = THRESHOLD_FIELDS
 
     INPUTS: ClassVar[dict[str, AxisNames]] = {}
     _TASK_TO_OUTPUTS: ClassVar[dict[str, dict[str, AxisNames]]] = {}
@@ -178,12 +192,73 @@ class ExporterConfig:
         """Every input axis at its smallest accepted size: the edge case worth checking first."""
         return {name: axis.smallest for name, axis in self.axes.items()}
 
+    def thresholds(self) -> list[Threshold]:
+        """The size thresholds the model config sets, on the axes this export has."""
+        specs = [*self.input_specs.values(), *self.output_specs.values()]
+        names = {axis.name for spec in specs for axis in spec.axes if axis.dynamic}
+        return thresholds_of(self._config, self.THRESHOLD_FIELDS, names)
+
     def atol_for(self, task: str | None = None) -> float:
         """The validation tolerance: the config's, but never below what the float dtype can resolve."""
         atol = self.ATOL_FOR_VALIDATION
         if isinstance(atol, dict):
             atol = atol.get(task or self.task, max(atol.values()))
         return max(atol, REDUCED_PRECISION_ATOL.get(self.float_dtype, 0.0))
+
+    # ---- padding -------------------------------------------------------------------------
+
+    @property
+    def mask_specs(self) -> dict[str, TensorSpec]:
+        """The mask inputs of this export (``attention_mask``, ...), by name."""
+        return {name: spec for name, spec in self.input_specs.items() if name in MASKED_INPUTS}
+
+    @property
+    def pad_token_id(self) -> int:
+        return pad_token_id(self._normalized_config)
+
+    def default_padding(self, dims: Mapping[str, int]) -> dict[str, Padding]:
+        """The export dummies' padding: a ragged batch on the config's first padding side."""
+        if not self.PAD_EXPORT_INPUTS:
+            return {}
+        padding = {}
+        for name, spec in self.mask_specs.items():
+            *leading, length = spec.shape(dims)
+            padding[name] = Padding.typical(math.prod(leading), length, self.PADDING_SIDES[0])
+        return padding
+
+    def _apply_padding(self, inputs: dict[str, Any], padding: Mapping[str, Padding]) -> None:
+        for mask_name, pad in padding.items():
+            if mask_name not in inputs:
+                raise ValueError(f"{type(self).__name__} has no mask input {mask_name!r} to pad")
+            mask = inputs[mask_name]
+            valid = torch.from_numpy(pad.valid(tuple(mask.shape)))
+            inputs[mask_name] = valid.to(mask.dtype)
+            for ids_name in MASKED_INPUTS[mask_name]:
+                if ids_name not in inputs:
+                    continue
+                ids = inputs[ids_name]
+                fill = PAD_VALUES[ids_name]
+                under = valid[..., valid.shape[-1] - ids.shape[-1]:]  # ids cover the mask's last positions
+                ids.masked_fill_(~under, self.pad_token_id if fill is None else fill)
+
+    def undefined_output_positions(self, name: str, shape: tuple[int, ...], dims: Mapping[str, int],
+                                   padding: Mapping[str, Padding]):
+        """Positions of output ``name`` that hold no defined value under ``padding`` (bool array), or None."""
+        undefined = None
+        spec = self.output_specs[name]
+        output_axes = tuple(axis.name for axis in spec.axes)
+        for mask_name, pad in padding.items():
+            if pad.side not in self.padding_undefined_after() or pad.kind == "none":
+                continue
+            mask_spec = self.input_specs[mask_name]
+            mask_axes = tuple(axis.name for axis in mask_spec.axes)
+            position_axes = {mask_axes[-1]} | {
+                self.input_specs[ids].axes[-1].name for ids in MASKED_INPUTS[mask_name] if ids in self.input_specs}
+            found = undefined_positions(output_axes, shape, mask_axes, position_axes,
+                                        pad.valid(mask_spec.shape(dims)))
+            if found is not None:
+                undefined = found if undefined is None else (undefined | found)
+        return undefined
 
     # ---- dummy inputs --------------------------------------------------------------------
 
@@ -193,8 +268,13 @@ class ExporterConfig:
             for cls in self.DUMMY_INPUT_GENERATOR_CLASSES
         ]
 
-    def generate_dummy_inputs(self, framework: str = "pt", seed: int = 0, **shape_kwargs: int) -> dict[str, Any]:
-        """Seeded dummy inputs, shaped by the input specs; keyword sizes override the defaults."""
+    def generate_dummy_inputs(self, framework: str = "pt", seed: int = 0, padding: Mapping[str, Padding] | None = None,
+                              **shape_kwargs: int) -> dict[str, Any]:
+        """Seeded dummy inputs, shaped by the input specs; keyword sizes override the defaults.
+
+        ``padding`` maps mask inputs to a :class:`~exportkit.padding.Padding` (a mask left out
+        is all ones); by default the batch is ragged (:meth:`default_padding`).
+        """
         if framework not in ("pt", "np"):
             raise ValueError(f"framework must be 'pt' or 'np', got {framework!r}")
         dims = self.dims(**shape_kwargs)
@@ -206,6 +286,7 @@ class ExporterConfig:
             if generator is None:
                 raise ExportKitError(f"{type(self).__name__}: no dummy input generator supports {name!r}")
             out[name] = generator.generate(spec, spec.shape(dims), rng)
+        self._apply_padding(out, self.default_padding(dims) if padding is None else padding)
         if framework == "np":
             return {name: tensor.numpy() for name, tensor in out.items()}
         return out
@@ -232,6 +313,15 @@ class ExporterConfig:
     def submodels(self) -> dict[str, ExporterConfig]:
         """The artefacts one export produces, by file stem (one ``model`` unless a seq2seq split)."""
         return {"model": self}
+
+    def patching_specs(self, model: torch.nn.Module) -> list:
+        """The patches applied while ``model`` is exported: ``PATCHING_SPECS`` and, in subclasses,
+        patches that depend on the model instance."""
+        return list(self.PATCHING_SPECS or ())
+
+    def padding_undefined_after(self) -> frozenset[str]:
+        """The padding sides after which outputs at padded positions are not compared."""
+        return frozenset(self.UNDEFINED_AT_PADDING)
 
     def patch_model_for_export(self, model: torch.nn.Module):
         from .onnx.patcher import ModelPatcher

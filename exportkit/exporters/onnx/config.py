@@ -8,6 +8,8 @@ from typing import Any
 
 
 from ...axes import Axis, TensorSpec, derived, opaque
+from ...errors import ExportKitError
+from ...padding import SIDES
 from ...input_generators import (
     DummyAudioInputGenerator,
     DummyDecoderTextInputGenerator,
@@ -17,6 +19,7 @@ from ...input_generators import (
 )
 from ...normalized_config import NormalizedAudioConfig, NormalizedTextAndVisionConfig, NormalizedVisionConfig
 from .base import ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast
+from .patcher import dynamic_rope_patches
 
 TEXT_ENCODER_OUTPUTS = {
     "feature-extraction": {"last_hidden_state": ("batch_size", "sequence_length", None)},
@@ -71,6 +74,10 @@ class TextDecoderOnnxConfig(OnnxConfigWithPast):
     """Decoder-only text models, with or without a KV cache."""
 
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyPastKeyValuesGenerator)
+    # Batched generation pads on the left; a left-padded position attends to nothing under the
+    # causal mask, so what it computes (logits, and the cache of later layers) is arbitrary.
+    PADDING_SIDES = ("left", "right")
+    UNDEFINED_AT_PADDING = frozenset({"left"})
     INPUTS = {
         "input_ids": ("batch_size", "sequence_length"),
         "attention_mask": ("batch_size", "sequence_length"),
@@ -84,6 +91,16 @@ class TextDecoderOnnxConfig(OnnxConfigWithPast):
         table = super().axis_table()
         table["sequence_length"] = sequence_axis(self._normalized_config)
         return table
+
+    def padding_undefined_after(self) -> frozenset[str]:
+        # Under a sliding window, a right-padded position further than the window from the
+        # last real token attends to nothing as well.
+        if any(threshold.field == "sliding_window" for threshold in self.thresholds()):
+            return frozenset(SIDES)
+        return super().padding_undefined_after()
+
+    def patching_specs(self, model):
+        return super().patching_specs(model) + dynamic_rope_patches(model, self.axis_table()["total_sequence_length"].max)
 
 
 class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
@@ -217,41 +234,62 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
 
 
 def image_axes(normalized_config: Any, *, dynamic: bool, default: int = 64, min_size: int = 64,
-               multiple_of: int = 1) -> dict[str, Axis]:
+               multiple_of: int = 1, max_size: int = 512) -> dict[str, Axis]:
     """Height and width: dynamic for a model that takes any size, else fixed at the config's image size."""
     if not dynamic:
         size = normalized_config.image_size
         size = size if isinstance(size, int) else size[0]
         return {"height": Axis.static("height", size), "width": Axis.static("width", size)}
+    smallest = -(-min_size // multiple_of) * multiple_of
+    default = max(smallest, default // multiple_of * multiple_of)
+    max_size = max(max_size, default) // multiple_of * multiple_of
     return {
-        "height": Axis("height", default=default, min=min_size, max=512, multiple_of=multiple_of, kwarg="image_height"),
-        "width": Axis("width", default=default, min=min_size, max=512, multiple_of=multiple_of, kwarg="image_width"),
+        name: Axis(name, default=default, min=min_size, max=max_size, multiple_of=multiple_of, kwarg=f"image_{name}")
+        for name in ("height", "width")
     }
 
 
 class VisionOnnxConfig(OnnxConfig):
-    """Vision models taking ``pixel_values``. ``DYNAMIC_IMAGE_SIZE`` says whether height and width may vary."""
+    """Vision models taking ``pixel_values``. ``DYNAMIC_IMAGE_SIZE`` says whether height and width may vary.
+
+    A dynamic-size convnet's smallest image is derived from its total stride (how many pixels
+    one position of its last feature map spans, :meth:`total_stride`): the last feature map
+    keeps ``MIN_FEATURE_SIZE`` positions, because torch.export cannot keep a size range that
+    reaches 1 symbolic.
+    """
 
     NORMALIZED_CONFIG_CLASS = NormalizedVisionConfig
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyVisionInputGenerator,)
     DYNAMIC_IMAGE_SIZE = False
-    # A convnet that downsamples 32x reaches a 1x1 feature map below 64 pixels, and
-    # torch.export cannot keep a size range that includes 1 symbolic.
-    MIN_IMAGE_SIZE = 64
-    IMAGE_SIZE_MULTIPLE_OF = 1
+    MIN_FEATURE_SIZE = 2
+    # Where pooling arithmetic (ceil-mode pooling, strided shortcuts) only agrees with itself on
+    # multiples of the total stride, image sizes step by it.
+    IMAGE_SIZE_STEP_IS_STRIDE = False
     INPUTS = {"pixel_values": ("batch_size", "num_channels", "height", "width")}
     _TASK_TO_OUTPUTS = {
         "feature-extraction": {"last_hidden_state": ("batch_size", None, None)},
         "image-classification": {"logits": ("batch_size", None)},
     }
 
+    def total_stride(self) -> int:
+        """Pixels per position of the last feature map, from the model config (``total_stride``)."""
+        nc = self._normalized_config
+        if not nc.has("total_stride"):
+            raise ExportKitError(f"{type(self).__name__}: the model config does not say its total stride; "
+                                 "override total_stride()")
+        return int(nc.total_stride)
+
     def axis_table(self) -> dict[str, Axis]:
         channels = self._normalized_config.num_channels if self._normalized_config.has("num_channels") else 3
+        sizes = {}
+        if self.DYNAMIC_IMAGE_SIZE:
+            stride = self.total_stride()
+            sizes = {"min_size": self.MIN_FEATURE_SIZE * stride,
+                     "multiple_of": stride if self.IMAGE_SIZE_STEP_IS_STRIDE else 1}
         return {
             **super().axis_table(),
             "num_channels": Axis.static("num_channels", channels),
-            **image_axes(self._normalized_config, dynamic=self.DYNAMIC_IMAGE_SIZE, min_size=self.MIN_IMAGE_SIZE,
-                         multiple_of=self.IMAGE_SIZE_MULTIPLE_OF),
+            **image_axes(self._normalized_config, dynamic=self.DYNAMIC_IMAGE_SIZE, **sizes),
         }
 
 
@@ -260,6 +298,8 @@ class TextAndVisionOnnxConfig(OnnxConfig):
 
     NORMALIZED_CONFIG_CLASS = NormalizedTextAndVisionConfig
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyVisionInputGenerator)
+    # CLIP-like tokenizers pad on the right; the text tower pools at a token position.
+    PADDING_SIDES = ("right",)
     INPUTS = {
         "input_ids": ("text_batch_size", "sequence_length"),
         "attention_mask": ("text_batch_size", "sequence_length"),

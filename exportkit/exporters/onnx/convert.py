@@ -261,6 +261,8 @@ class OutputComparison:
     atol: float
     reference_shape: tuple[int, ...]
     onnx_shape: tuple[int, ...] | None
+    # Positions not compared because the config declares them undefined under this padding.
+    skipped_positions: int = 0
 
     @property
     def within_tolerance(self) -> bool:
@@ -275,21 +277,27 @@ class ValidationReport:
     outputs: dict[str, OutputComparison]
     missing_outputs: list[str]
     shape_mismatches: list[str]
+    padding: dict[str, str] = field(default_factory=dict)  # mask input -> the padding it had
 
     @property
     def ok(self) -> bool:
         return not self.missing_outputs and not self.shape_mismatches and all(
             c.within_tolerance for c in self.outputs.values())
 
+    @property
+    def where(self) -> str:
+        padded = {name: kind for name, kind in self.padding.items() if kind != "none"}
+        return f"(sizes {self.dims}" + (f", padding {padded})" if padded else ")")
+
     def raise_for_errors(self) -> None:
         if self.missing_outputs:
-            raise OutputMissingError(f"the ONNX model lacks outputs {self.missing_outputs} (sizes {self.dims})")
+            raise OutputMissingError(f"the ONNX model lacks outputs {self.missing_outputs} {self.where}")
         if self.shape_mismatches:
-            raise ShapeMismatchError("; ".join(self.shape_mismatches) + f" (sizes {self.dims})")
+            raise ShapeMismatchError("; ".join(self.shape_mismatches) + f" {self.where}")
         breaches = [c for c in self.outputs.values() if not c.within_tolerance]
         if breaches:
             raise AtolError("; ".join(
-                f"{c.name}: max abs diff {c.max_abs_diff:.3g} > atol {c.atol:g}" for c in breaches) + f" (sizes {self.dims})")
+                f"{c.name}: max abs diff {c.max_abs_diff:.3g} > atol {c.atol:g}" for c in breaches) + f" {self.where}")
 
 
 def onnx_session(onnx_model: str | os.PathLike, device: str = "cpu"):
@@ -302,17 +310,31 @@ def onnx_session(onnx_model: str | os.PathLike, device: str = "cpu"):
 
 
 def reference_outputs(reference_model: torch.nn.Module, config, inputs: dict[str, torch.Tensor], device: str = "cpu"):
+    """What PyTorch computes, through the same calling convention as the export but without the
+    config's export patches: a patch that changed the model's results would otherwise go unseen."""
     wrapper = ExportableModule(reference_model.to(device), config)
-    with config.patch_model_for_export(reference_model):
-        values = wrapper(*(t.to(device) for t in wrapper.example_args(inputs)))
+    was_training = reference_model.training
+    reference_model.eval()
+    try:
+        with torch.no_grad():
+            values = wrapper(*(t.to(device) for t in wrapper.example_args(inputs)))
+    finally:
+        reference_model.train(was_training)
     return dict(zip(wrapper.output_names, values))
 
 
 def compare_outputs(config, reference_model, session, dims: dict[str, int], atol: float | None = None,
-                    device: str = "cpu", seed: int = 1) -> ValidationReport:
-    """Run PyTorch and ONNX Runtime on the same seeded inputs of sizes ``dims`` and measure the differences."""
+                    device: str = "cpu", seed: int = 1, padding=None) -> ValidationReport:
+    """Run PyTorch and ONNX Runtime on the same seeded inputs of sizes ``dims`` and measure the differences.
+
+    ``padding`` (mask input -> :class:`~exportkit.padding.Padding`) pads the batch; by default
+    it is ragged as the export's. Output positions the config declares undefined under that
+    padding (``UNDEFINED_AT_PADDING``) are left out of the comparison and counted.
+    """
     atol = config.atol_for() if atol is None else atol
-    inputs = config.generate_dummy_inputs(framework="pt", seed=seed, **dims)
+    resolved = config.dims(**dims)
+    padding = config.default_padding(resolved) if padding is None else dict(padding)
+    inputs = config.generate_dummy_inputs(framework="pt", seed=seed, padding=padding, **dims)
     reference = reference_outputs(reference_model, config, inputs, device)
     graph_inputs = {i.name for i in session.get_inputs()}
     feed = {name: tensor.cpu().numpy() for name, tensor in inputs.items() if name in graph_inputs}
@@ -329,12 +351,29 @@ def compare_outputs(config, reference_model, session, dims: dict[str, int], atol
             mismatches.append(f"{name}: ONNX shape {got.shape} != PyTorch shape {expected.shape}")
             comparisons[name] = OutputComparison(name, math.inf, atol, expected.shape, got.shape)
             continue
-        diff = float(np.max(np.abs(expected - got))) if expected.size else 0.0
-        if np.isnan(diff):
-            diff = math.inf if not np.array_equal(np.isnan(expected), np.isnan(got)) else 0.0
-        comparisons[name] = OutputComparison(name, diff, atol, expected.shape, got.shape)
+        undefined = config.undefined_output_positions(name, expected.shape, resolved, padding)
+        compared = np.ones(expected.shape, dtype=bool) if undefined is None else ~undefined
+        diff = _max_abs_diff(expected[compared], got[compared])
+        skipped = 0 if undefined is None else int(undefined.sum())
+        comparisons[name] = OutputComparison(name, diff, atol, expected.shape, got.shape, skipped)
     missing = [name for name in reference if name not in produced]
-    return ValidationReport(dict(config.dims(**dims)), comparisons, missing, mismatches)
+    return ValidationReport(dict(resolved), comparisons, missing, mismatches,
+                            {name: pad.describe() for name, pad in padding.items()})
+
+
+def _max_abs_diff(expected: np.ndarray, got: np.ndarray) -> float:
+    """The largest absolute difference; NaN where only one side is NaN counts as infinite."""
+    if not expected.size:
+        return 0.0
+    nan_expected, nan_got = np.isnan(expected), np.isnan(got)
+    if not np.array_equal(nan_expected, nan_got):
+        return math.inf
+    expected, got = expected[~nan_expected], got[~nan_expected]
+    if not expected.size:
+        return 0.0
+    with np.errstate(invalid="ignore"):  # inf - inf: equal infinities differ by nothing
+        diff = np.where(expected == got, 0.0, np.abs(expected - got))
+    return float(np.max(diff))
 
 
 def validate_model_outputs(

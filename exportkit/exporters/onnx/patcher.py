@@ -2,7 +2,11 @@
 
 A config lists :class:`PatchingSpec` entries in ``PATCHING_SPECS``: replace attribute
 ``name`` of object ``o`` with ``custom_op`` (or with ``op_wrapper(original)``) while the
-model is captured. Nothing outside the ``with`` block ever sees a patched object.
+model is captured; :meth:`ExporterConfig.patching_specs` adds the ones that depend on the
+model instance. Nothing outside the ``with`` block ever sees a patched object.
+
+Validation runs the unpatched model: a patch must not change what the model computes for
+any input inside the config's declared axes, and the certifier holds it to that.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class ModelPatcher:
         self.model.eval()
         self._no_grad.__enter__()
         try:
-            for spec in self.config.PATCHING_SPECS or ():
+            for spec in self.config.patching_specs(self.model):
                 original = spec.orig_op if spec.orig_op is not None else getattr(spec.o, spec.name)
                 replacement = spec.op_wrapper(original) if spec.op_wrapper is not None else spec.custom_op
                 self._restore.append((spec.o, spec.name, getattr(spec.o, spec.name)))
@@ -54,3 +58,22 @@ class ModelPatcher:
         self._no_grad.__exit__(exc_type, exc, tb)
         self.model.train(self._was_training)
         return False
+
+
+def dynamic_rope_patches(model: torch.nn.Module, max_positions: int | None) -> list[PatchingSpec]:
+    """Export dynamic-NTK rotary embeddings as plain ones where that changes nothing.
+
+    transformers recomputes a dynamic RoPE's frequencies on a branch over the longest position
+    id of each call, which torch.export cannot capture. For positions up to the table the
+    rotary module was built for (``original_max_seq_len``) that branch never runs, so while
+    every declared size stays inside it the module is exported as the default RoPE it is there.
+    """
+    if max_positions is None:
+        return []
+    specs = []
+    for module in model.modules():
+        rope_type = getattr(module, "rope_type", None)
+        limit = getattr(module, "original_max_seq_len", None)
+        if isinstance(rope_type, str) and "dynamic" in rope_type and limit is not None and max_positions <= limit:
+            specs.append(PatchingSpec(o=module, name="rope_type", custom_op="default"))
+    return specs

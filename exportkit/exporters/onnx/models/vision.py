@@ -1,5 +1,6 @@
 """Vision models: transformers ViT and ResNet, and timm convnets."""
 
+from ....axes import opaque
 from ....normalized_config import NormalizedVisionConfig
 from ....tasks import register
 from ..config import VisionOnnxConfig
@@ -21,16 +22,21 @@ class ResNetOnnxConfig(VisionOnnxConfig):
         "image-classification": {"logits": ("batch_size", None)},
     }
 
-    def axis_table(self):
-        from ....axes import opaque
+    def total_stride(self) -> int:
+        # stem: a stride-2 convolution and a stride-2 max pool; then every stage halves the
+        # size but the first, which halves it only with downsample_in_first_stage
+        config = self._config
+        stages = len(config.hidden_sizes)
+        return 4 * 2 ** (stages - 1) * (2 if config.downsample_in_first_stage else 1)
 
+    def axis_table(self):
         return {**super().axis_table(), "feature_height": opaque("feature_height"), "feature_width": opaque("feature_width")}
 
 
 class TimmNormalizedConfig(NormalizedVisionConfig):
-    """timm's pretrained_cfg carries ``input_size = (channels, height, width)``."""
+    """timm's pretrained_cfg carries ``input_size = (channels, height, width)``; its feature info the total stride."""
 
-    ATTRIBUTES = {"num_channels": "num_channels", "image_size": "image_size"}
+    ATTRIBUTES = {"num_channels": "num_channels", "image_size": "image_size", "total_stride": "total_stride"}
 
 
 @register(("convnext", "efficientnet", "mobilenetv3"), "image-classification", library="timm")
@@ -50,4 +56,4 @@ class TimmConvNetOnnxConfig(VisionOnnxConfig):
 class TimmResNetOnnxConfig(TimmConvNetOnnxConfig):
     # The average-pool downsampling of resnet*d / resnet*t (ceil mode) makes torch.export
     # guard on sizes it can only prove for multiples of the total stride.
-    IMAGE_SIZE_MULTIPLE_OF = 32
+    IMAGE_SIZE_STEP_IS_STRIDE = True
