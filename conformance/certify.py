@@ -1,9 +1,17 @@
 """Run every property on one case and produce its certificate record.
 
-Stages, in order: build (tiny model and config), capture / translate / check (the export),
-io, dynamic-axes, then run / shapes / compare on hypothesis-drawn sizes. The first stage
-that fails, and its error, are what the record (and the matrix cell) shows. Nothing here
-raises for a failing export: failures are data.
+A case is certified on its family's base tiny model and on every structural variant the zoo
+declares for it; each is one *run*. A run goes through the stages build (tiny model and
+config), capture / translate / check (the export), io, dynamic-axes, then run / shapes /
+compare on examples: first the boundary examples (every axis at its smallest and largest,
+both sides of every size threshold, ragged batches padded on each declared side), then the
+examples hypothesis draws over the whole declared range. A failing boundary example is
+shrunk by bisection, a drawn one by hypothesis. An allocation past the cell's memory budget
+fails at stage ``memory``.
+
+The cell is certified only when every run passed. Otherwise the first failing run's stage,
+its minimal failing example (sizes, padding, variant) and its error are what the record
+(and the matrix cell) shows. Nothing here raises for a failing export: failures are data.
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from exportkit.errors import ExportError, RequirementError
@@ -30,9 +40,13 @@ from exportkit.exporters.onnx import artefact_size, export_models, onnx_session
 from . import checks, profiles, strategies
 from .cases import Case
 from .known_failures import known_failure
+from .memory import DEFAULT_MEMORY_BUDGET, MemoryWatch, release_memory
+from .strategies import DEFAULT_EXAMPLE_BUDGET, Example, ExampleSpace
 
 VERSIONED_PACKAGES = ("exportkit", "torch", "transformers", "timm", "diffusers", "sentence-transformers",
                       "onnx", "onnxruntime", "onnxscript", "hypothesis")
+
+Build = Callable[[Case, int, "str | None"], tuple[Any, Any]]
 
 
 def library_versions() -> dict[str, str]:
@@ -69,16 +83,32 @@ def time_limit(seconds: float | None):
 
 
 @dataclass
-class Outcome:
-    """What a run learned so far; turned into the record at the end."""
+class Run:
+    """What certifying one model (the base, or one variant) learned."""
 
+    variant: str | None
     stage: str = "build"
-    outputs: dict[str, dict[str, float]] = field(default_factory=dict)
-    shapes_tried: list[dict[str, int]] = field(default_factory=list)
-    minimal_failing_shape: dict[str, int] | None = None
+    status: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tried: list[dict[str, Any]] = field(default_factory=list)  # shown examples, in order
+    minimal_failing: dict[str, Any] | None = None
+    masks: Counter = field(default_factory=Counter)
+    thresholds: dict[tuple[str, int], dict] = field(default_factory=dict)
+    largest: tuple[int, dict[str, Any]] | None = None  # (input elements, shown example)
+    padding_policy: dict[str, list[str]] | None = None
     opset: int | None = None
     export_seconds: float | None = None
     artefact_bytes: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.variant or "base"
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "stage": None if self.status == "certified" else self.stage,
+                "reason": self.reason, "examples": len(self.tried), "minimal_failing_shape": self.minimal_failing}
 
 
 def reproduce_command(case: Case, profile: str, seed: int) -> str:
@@ -93,6 +123,9 @@ def base_record(case: Case, *, profile: str, seed: int) -> dict[str, Any]:
         "engine": case.engine, "column": case.column, "task": case.task,
         "status": None, "stage": None, "reason": None, "error": None,
         "outputs": {}, "shapes_tried": [], "minimal_failing_shape": None,
+        "variants": [], "examples": 0, "masks": {}, "thresholds": [], "largest_input": None,
+        "padding": None, "peak_memory_bytes": None, "memory_growth_bytes": None, "memory_budget_bytes": None,
+        "example_budget": None,
         "opset": None, "export_seconds": None, "artefact_bytes": None,
         "versions": library_versions(), "seed": seed, "hypothesis_profile": profile,
         "reproduce": reproduce_command(case, profile, seed), "registered_at": case.origin,
@@ -105,131 +138,285 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
-def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 0, workdir: Path | None = None,
-            time_limit_s: float | None = None, build=None) -> dict[str, Any]:
-    """Certify one case; return its record. ``build(case, seed)`` returns ``(model, config)``."""
-    record = base_record(case, profile=profile, seed=seed)
-    outcome = Outcome()
-    started = time.perf_counter()
-    declared = known_failure(case.id)
-    try:
-        with time_limit(time_limit_s), tempfile.TemporaryDirectory(dir=workdir) as tmp:
-            _run_properties(case, outcome, Path(tmp), seed, build or build_from_zoo, profile)
-        status, reason, error = "certified", None, None
-    except checks.CheckFailed as failure:
-        status, reason, error = "failed", str(failure).splitlines()[0][:300], _error_text(failure)
-        outcome.stage = failure.stage
-    except ExportError as failure:
-        outcome.stage = failure.stage
-        cause = failure.__cause__ or failure
-        status, reason, error = "failed", first_line(cause), _error_text(failure)
-    except RequirementError as unmet:
-        status, reason, error = "skipped", str(unmet), None
-    except CertifyTimeout as failure:
-        status, reason, error = "timeout", f"{str(failure)} (during {outcome.stage})", None
-    except Exception as failure:  # noqa: BLE001  every failure becomes a cell
-        status, reason, error = "failed", first_line(failure), _error_text(failure)
-    if declared is not None:
-        if status == "certified":
-            status, reason = "failed", f"declared a known failure ({declared.reason}) but passed: remove the declaration"
-            outcome.stage = "compare"  # the last stage, which passed when it was declared not to
-        elif status == "failed":
-            status = "xfail"
-            reason = declared.reason + (f" [{declared.issue}]" if declared.issue else "") + f"; observed: {reason}"
-    record.update(
-        status=status, stage=None if status == "certified" else outcome.stage, reason=reason, error=error,
-        outputs=outcome.outputs, shapes_tried=outcome.shapes_tried,
-        minimal_failing_shape=outcome.minimal_failing_shape, opset=outcome.opset,
-        export_seconds=outcome.export_seconds, artefact_bytes=outcome.artefact_bytes,
-        duration_seconds=round(time.perf_counter() - started, 3),
-    )
-    return record
-
-
 def _error_text(error: BaseException, limit: int = 4000) -> str:
     text = "".join(traceback.format_exception(error))
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-def build_from_zoo(case: Case, seed: int):
+def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 0, workdir: Path | None = None,
+            time_limit_s: float | None = None, build: Build | None = None, variants: Sequence[str] | None = None,
+            example_budget: int = DEFAULT_EXAMPLE_BUDGET,
+            memory_budget: int | None = DEFAULT_MEMORY_BUDGET) -> dict[str, Any]:
+    """Certify one case on its base model and each variant; return its record.
+
+    ``build(case, seed, variant)`` returns ``(model, export_config)`` (default: the zoo's);
+    ``variants`` defaults to those the zoo declares for the case's family.
+    """
+    record = base_record(case, profile=profile, seed=seed)
+    build = build or build_from_zoo
+    names = zoo_variants(case) if variants is None else tuple(variants)
+    example_budget = zoo_example_budget(case) or example_budget
+    runs: list[Run] = []
+    started = time.perf_counter()
+    release_memory()  # what earlier cases freed is not this case's memory
+    watch = MemoryWatch(memory_budget)
+    with time_limit(time_limit_s), watch:
+        for variant in (None, *names):
+            run = Run(variant)
+            runs.append(run)
+            _certify_run(case, run, build, seed, profile, workdir, example_budget)
+            if run.status in ("timeout", "skipped") or (variant is None and run.status not in ("certified", "xfail")):
+                break  # variants of a base model that does not pass tell nothing more
+    release_memory()
+    _fill_record(record, runs, names, case)
+    record.update(peak_memory_bytes=watch.peak_bytes, memory_growth_bytes=watch.growth_bytes,
+                  memory_budget_bytes=memory_budget, example_budget=example_budget,
+                  duration_seconds=round(time.perf_counter() - started, 3))
+    return record
+
+
+def _certify_run(case: Case, run: Run, build: Build, seed: int, profile: str, workdir: Path | None,
+                 example_budget: int) -> None:
+    try:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            _run_properties(case, run, Path(tmp), seed, build, profile, example_budget)
+        run.status = "certified"
+    except checks.CheckFailed as failure:
+        run.status, run.stage = "failed", failure.stage
+        run.reason, run.error = str(failure).splitlines()[0][:300], _error_text(failure)
+    except checks.MemoryBudgetExceeded as exceeded:
+        run.status, run.stage, run.reason = "failed", "memory", str(exceeded)[:300]
+        run.minimal_failing, run.error = exceeded.example, _error_text(exceeded)
+    except ExportError as failure:
+        cause = failure.__cause__ or failure
+        run.status, run.reason, run.error = "failed", first_line(cause), _error_text(failure)
+        run.stage = "memory" if checks.is_out_of_memory(cause) else failure.stage
+    except RequirementError as unmet:
+        run.status, run.reason = "skipped", str(unmet)
+    except CertifyTimeout as failure:
+        run.status, run.reason = "timeout", f"{failure} (during {run.stage} of {run.name})"
+    except Exception as failure:  # noqa: BLE001  every failure becomes a cell
+        run.status, run.reason, run.error = "failed", first_line(failure), _error_text(failure)
+        if checks.is_out_of_memory(failure):
+            run.stage = "memory"
+    declared = known_failure(case.id, run.variant)
+    if declared is None:
+        return
+    if run.status == "certified":
+        run.status, run.stage = "failed", "compare"  # the last stage, which passed when it was declared not to
+        run.reason = f"declared a known failure ({declared.reason}) but passed: remove the declaration"
+    elif run.status == "failed":
+        run.status = "xfail"
+        run.reason = declared.reason + (f" [{declared.issue}]" if declared.issue else "") + f"; observed: {run.reason}"
+
+
+def _fill_record(record: dict[str, Any], runs: list[Run], names: Sequence[str], case: Case) -> None:
+    base = runs[0]
+    deciding = (next((r for r in runs if r.status in ("timeout", "skipped", "failed")), None)
+                or next((r for r in runs if r.status == "xfail"), None))
+    status = deciding.status if deciding else "certified"
+    reason = None
+    if deciding is not None:
+        reason = deciding.reason if deciding.variant is None else f"variant {deciding.variant}: {deciding.reason}"
+    summaries = [run.summary() for run in runs]
+    ran = {run.variant for run in runs}
+    summaries += [{"name": name, "status": "not run", "stage": None, "reason": "the base model did not pass",
+                   "examples": 0, "minimal_failing_shape": None} for name in names if name not in ran]
+    outputs: dict[str, dict[str, Any]] = {}
+    for run in runs:  # the worst difference of each output over every run
+        for name, measured in run.outputs.items():
+            seen = outputs.get(name)
+            if seen is None or _worse(measured["max_abs_diff"], seen["max_abs_diff"]):
+                outputs[name] = dict(measured)
+    masks = sum((run.masks for run in runs), Counter())
+    thresholds: dict[tuple[str, int], dict] = {}
+    for run in runs:
+        for key, crossed in run.thresholds.items():
+            seen = thresholds.setdefault(key, dict(crossed))
+            seen["below"] |= crossed["below"]
+            seen["above"] |= crossed["above"]
+    largest = max((run.largest for run in runs if run.largest), key=lambda item: item[0], default=None)
+    record.update(
+        status=status, stage=None if status == "certified" else (deciding.stage if deciding else None),
+        reason=reason, error=deciding.error if deciding else None,
+        outputs=outputs, shapes_tried=base.tried, minimal_failing_shape=deciding.minimal_failing if deciding else None,
+        variants=summaries, examples=sum(len(run.tried) for run in runs), masks=dict(sorted(masks.items())),
+        thresholds=[thresholds[key] for key in sorted(thresholds)],
+        largest_input={"elements": largest[0], "example": largest[1]} if largest else None,
+        padding=base.padding_policy, opset=base.opset, export_seconds=base.export_seconds,
+        artefact_bytes=base.artefact_bytes,
+    )
+
+
+def _worse(a: float | None, b: float | None) -> bool:
+    """Is ``a`` a worse difference than ``b``? None stands for a non-finite difference."""
+    if a is None:
+        return b is not None
+    return b is not None and a > b
+
+
+def zoo_variants(case: Case) -> tuple[str, ...]:
+    from .zoo import variants
+
+    return variants(case.library, case.model_type)
+
+
+def zoo_example_budget(case: Case) -> int | None:
+    from .zoo import example_budget
+
+    return example_budget(case.library, case.model_type)
+
+
+def build_from_zoo(case: Case, seed: int, variant: str | None = None):
     from exportkit import TasksManager
 
     from .zoo import build_tiny_model
 
     task = case.task.removesuffix("-with-past")
-    tiny = build_tiny_model(case.library, case.model_type, task, seed=seed)
+    tiny = build_tiny_model(case.library, case.model_type, task, seed=seed, variant=variant)
     constructor = TasksManager.get_exporter_config_constructor(
         case.exporter, model_type=case.model_type, task=case.task, library_name=case.library)
     return tiny.model, constructor(tiny.config)
 
 
-def _run_properties(case: Case, outcome: Outcome, workdir: Path, seed: int, build, profile: str) -> None:
-    outcome.stage = "build"
-    model, config = build(case, seed)
+def _run_properties(case: Case, run: Run, workdir: Path, seed: int, build: Build, profile: str,
+                    example_budget: int) -> None:
+    run.stage = "build"
+    model, config = build(case, seed, run.variant)
     config.check_requirements()  # an unmet minimum version skips the case
+    run.padding_policy = {"sides": list(config.PADDING_SIDES), "not_compared_after": sorted(config.padding_undefined_after())}
 
     # (1) the export succeeds (its ExportError carries capture / translate / check)
-    outcome.stage = "capture"
+    run.stage = "capture"
     tic = time.perf_counter()
     results = export_models(model, config, workdir / "onnx", engine=case.engine)
-    outcome.export_seconds = round(time.perf_counter() - tic, 3)
-    outcome.opset = next(iter(results.values())).opset
-    outcome.artefact_bytes = sum(artefact_size(result.path) for result in results.values())
+    run.export_seconds = round(time.perf_counter() - tic, 3)
+    run.opset = next(iter(results.values())).opset
+    run.artefact_bytes = sum(artefact_size(result.path) for result in results.values())
 
     parts = config.submodels()
     for stem, part in parts.items():
         path = results[stem].path
-        prefix = f"{stem}/" if len(parts) > 1 else ""
-        outcome.stage = "check"
+        submodel = stem if len(parts) > 1 else None
+        run.stage = "check"
         checks.check_onnx_model(path)  # (2)
-        outcome.stage = "io"
+        run.stage = "io"
         checks.check_io_names(path, part)  # (3)
-        outcome.stage = "dynamic-axes"
+        run.stage = "dynamic-axes"
         checks.check_dynamic_axes_symbolic(path, part)  # (4)
-        outcome.stage = "run"
-        _check_drawn_shapes(part, model, path, outcome, prefix, seed, stem if prefix else None, profile)  # (5)
+        run.stage = "run"
+        _check_examples(part, model, path, run, seed, profile, submodel, example_budget)  # (5)
 
 
-def _check_drawn_shapes(config, model, path, outcome: Outcome, prefix: str, seed: int, submodel: str | None,
-                        profile: str):
+def _check_examples(config, model, path, run: Run, seed: int, profile: str, submodel: str | None,
+                    example_budget: int) -> None:
+    """Property 5 on the boundary examples, then on drawn ones; records what was tried."""
     session = onnx_session(path)
     atol = config.atol_for()
-    axes = config.axes
-    export_dims = config.dims()
+    space = ExampleSpace.of(config, budget=example_budget)
+    prefix = f"{submodel}/" if submodel else ""
+    tag = {key: value for key, value in (("variant", run.variant), ("submodel", submodel)) if value}
     worst: dict[str, float] = {}
-    last_failure: dict[str, Any] = {}
+    skipped: Counter = Counter()
+    tried_dims: list[dict[str, int]] = []
 
-    def one_example(dims):
+    def check(example: Example) -> checks.ExampleResult:
+        shown = {**tag, **example.shown()}
+        run.tried.append(shown)
+        tried_dims.append(dict(example.dims))
+        run.masks.update(example.mask_kinds().values())
+        elements = space.elements(example.dims)
+        if run.largest is None or elements > run.largest[0]:
+            run.largest = (elements, shown)
         try:
-            config.dims(**dims)  # a draw outside a derived bound (past + new > max positions) is not a case
-        except ValueError:
-            reject()
-        shown = {"submodel": submodel, **dims} if submodel else dict(dims)
-        if shown not in outcome.shapes_tried:
-            outcome.shapes_tried.append(shown)
-        try:
-            result = checks.check_outputs_match(config, model, session, dims, atol, seed=seed + 1)
+            result = checks.check_outputs_match(config, model, session, example, atol, seed=seed + 1)
         except checks.CheckFailed as failure:
-            last_failure.update(dims=shown, failure=failure)
             for name, diff in failure.measured.items():
                 worst[name] = max(worst.get(name, 0.0), diff)
+            failure.example = shown
             raise
         for name, diff in result.max_abs_diff.items():
             worst[name] = max(worst.get(name, 0.0), diff)
+        skipped.update(result.skipped_positions)
+        return result
 
-    smallest = strategies.smallest_dims(axes)
-    prop = given(dims=strategies.input_dims(axes, avoid=export_dims))(one_example)
-    if smallest != export_dims:
-        prop = example(dims=smallest)(prop)
-    prop = settings(settings.get_profile(profile), deadline=None, suppress_health_check=list(HealthCheck),
+    try:
+        for example in strategies.boundary_examples(space):
+            try:
+                check(example)
+            except checks.CheckFailed as failure:
+                run.minimal_failing, failure = _shrink(space, example, failure, check)
+                raise failure from None
+        _check_drawn(space, config, check, run, seed, profile)
+    finally:
+        for name, diff in worst.items():
+            run.outputs[prefix + name] = {"max_abs_diff": diff if math.isfinite(diff) else None, "atol": atol,
+                                          **({"skipped_positions": skipped[name]} if skipped[name] else {})}
+        for crossed in strategies.thresholds_crossed(space.thresholds, space.derived, tried_dims):
+            key = (crossed["field"], crossed["value"])
+            seen = run.thresholds.setdefault(key, {**crossed, "below": False, "above": False})
+            seen["below"] |= crossed["below"]
+            seen["above"] |= crossed["above"]
+
+
+def _check_drawn(space: ExampleSpace, config, check, run: Run, seed: int, profile: str) -> None:
+    failures: list[checks.CheckFailed] = []
+
+    def one_example(example):
+        try:
+            check(example)
+        except checks.CheckFailed as failure:
+            failures.append(failure)
+            raise
+
+    chosen = settings.get_profile(profile)
+    # A variant differs from its base in structure, which its boundary examples exercise; it
+    # draws a quarter of the base's examples on top of them.
+    drawn = chosen.max_examples if run.variant is None else max(2, chosen.max_examples // 4)
+    prop = given(example=strategies.examples(space, avoid=config.dims()))(one_example)
+    prop = settings(chosen, max_examples=drawn, deadline=None, suppress_health_check=list(HealthCheck),
                     database=None, report_multiple_bugs=False)(prop)
     prop = hypothesis_seed(seed)(prop)
     try:
         prop()
     except checks.CheckFailed:
         # hypothesis replays the shrunk, minimal failing example last
-        outcome.minimal_failing_shape = last_failure.get("dims")
-        raise last_failure["failure"] from None
-    finally:
-        for name, diff in worst.items():
-            outcome.outputs[prefix + name] = {"max_abs_diff": diff if math.isfinite(diff) else None, "atol": atol}
+        run.minimal_failing = failures[-1].example
+        raise failures[-1] from None
+
+
+def _shrink(space: ExampleSpace, example: Example, failure: checks.CheckFailed, check):
+    """A smaller example that still fails: each axis bisected towards its smallest size, then
+    the padding dropped. Returns the shown minimal example and its failure."""
+    best, best_failure = example, failure
+
+    def fails(candidate: Example) -> checks.CheckFailed | None:
+        try:
+            check(candidate)
+        except checks.CheckFailed as found:
+            return found
+        return None
+
+    def with_dims(dims: dict[str, int]) -> Example:
+        padding = {name: space.typical_padding(dims, pad.side)[name] if pad.kind != "none" else pad
+                   for name, pad in best.padding.items()}
+        return Example(dims, padding, best.label)
+
+    for name in sorted(space.axes):
+        axis = space.axes[name]
+        step = axis.multiple_of
+        low, high = axis.smallest // step, best.dims[name] // step
+        while low < high:
+            middle = (low + high) // 2
+            candidate = with_dims({**best.dims, name: middle * step})
+            found = fails(candidate) if space.allowed(candidate.dims) else None
+            if found is None:
+                low = middle + 1
+            else:
+                high, best, best_failure = middle, candidate, found
+    if any(pad.kind != "none" for pad in best.padding.values()):
+        unpadded = Example(best.dims, {}, best.label)
+        found = fails(unpadded)
+        if found is not None:
+            best, best_failure = unpadded, found
+    return best_failure.example, best_failure

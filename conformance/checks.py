@@ -3,10 +3,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from .strategies import Example
+
+
+class MemoryBudgetExceeded(BaseException):
+    """An allocation refused under the case's memory budget.
+
+    Deliberately not an ``Exception``: hypothesis must neither shrink nor replay it, since
+    whether an allocation fits depends on the process's state as well as on the example.
+    """
+
+    def __init__(self, message: str, example: dict | None = None):
+        super().__init__(message)
+        self.example = example
 
 
 class CheckFailed(AssertionError):
@@ -14,6 +27,7 @@ class CheckFailed(AssertionError):
         super().__init__(message)
         self.stage = stage
         self.measured = measured or {}  # per-output max abs diff, where the failing check measured one
+        self.example: dict | None = None  # the example it failed on, as a certificate shows it
 
 
 def check_onnx_model(path) -> None:
@@ -64,24 +78,31 @@ def check_dynamic_axes_symbolic(path, config) -> None:
 
 @dataclass
 class ExampleResult:
-    dims: dict[str, int]
+    example: Example
     max_abs_diff: dict[str, float]
+    skipped_positions: dict[str, int]
 
 
-def check_outputs_match(config, model, session, dims: Mapping[str, int], atol: float, seed: int) -> ExampleResult:
-    """Property 5 for one drawn shape: ORT matches PyTorch within ``atol`` and every output
-    has the shape its declared axes give."""
+def check_outputs_match(config, model, session, example: Example, atol: float, seed: int) -> ExampleResult:
+    """Property 5 for one example: ORT matches PyTorch within ``atol`` (at every position the
+    config does not declare undefined under the example's padding) and every output has the
+    shape its declared axes give."""
     from exportkit.exporters.onnx import compare_outputs
 
+    where = example.shown()
     try:
-        report = compare_outputs(config, model, session, dict(dims), atol=atol, seed=seed)
+        report = compare_outputs(config, model, session, dict(example.dims), atol=atol, seed=seed,
+                                 padding=example.padding)
     except Exception as error:
+        if is_out_of_memory(error):
+            raise MemoryBudgetExceeded(f"out of memory at {where}: {type(error).__name__}: {first_line(error)}",
+                                       where) from error
         raise CheckFailed("run", f"{type(error).__name__}: {error}") from error
     diffs = {name: c.max_abs_diff for name, c in report.outputs.items()}
     if report.missing_outputs:
-        raise CheckFailed("run", f"outputs missing at {dict(dims)}: {report.missing_outputs}")
+        raise CheckFailed("run", f"outputs missing at {where}: {report.missing_outputs}")
     if report.shape_mismatches:
-        raise CheckFailed("shapes", "; ".join(report.shape_mismatches) + f" at {dict(dims)}")
+        raise CheckFailed("shapes", "; ".join(report.shape_mismatches) + f" at {where}")
     for name, spec in config.output_specs.items():
         shape = report.outputs[name].onnx_shape
         for index, axis in enumerate(spec.axes):
@@ -90,9 +111,24 @@ def check_outputs_match(config, model, session, dims: Mapping[str, int], atol: f
             expected = axis.size(report.dims)
             if shape[index] != expected:
                 raise CheckFailed("shapes", f"{name}[{index}] ({axis.name}) is {shape[index]}, declared {expected} "
-                                            f"at {dict(dims)}")
+                                            f"at {where}")
     breaches = {name: d for name, d in diffs.items() if not d <= atol or np.isnan(d)}
     if breaches:
         detail = ", ".join(f"{name}: {d:.3g}" for name, d in breaches.items())
-        raise CheckFailed("compare", f"max abs diff over atol {atol:g} at {dict(dims)}: {detail}", diffs)
-    return ExampleResult(dict(dims), diffs)
+        raise CheckFailed("compare", f"max abs diff over atol {atol:g} at {where}: {detail}", diffs)
+    skipped = {name: c.skipped_positions for name, c in report.outputs.items() if c.skipped_positions}
+    return ExampleResult(example, diffs, skipped)
+
+
+def first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else ""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """An allocation refused under the cell's memory limit (torch, numpy and ONNX Runtime say it differently)."""
+    if isinstance(error, MemoryError):
+        return True
+    text = str(error)
+    return any(marker in text for marker in ("can't allocate memory", "Cannot allocate memory", "bad_alloc",
+                                             "Failed to allocate memory"))

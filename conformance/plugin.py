@@ -29,6 +29,10 @@ def pytest_addoption(parser):
     group.addoption("--conformance-seed", type=int, default=0, help="seed of tiny models, inputs and hypothesis (default 0)")
     group.addoption("--case-timeout", type=float, default=600.0,
                     help="seconds one case may take before it is recorded as timed out (default 600)")
+    group.addoption("--example-budget", type=int, default=None,
+                    help="elements of all inputs of one example; larger draws are shrunk to it (default 2**20)")
+    group.addoption("--memory-budget", type=float, default=None,
+                    help="GiB one case may allocate; past it the case fails at stage 'memory' (default 4)")
     group.addoption("--matrix-dir", default=None,
                     help="where support-matrix.json and .html are written (default: reports/ under the rootdir)")
     group.addoption("--no-matrix", action="store_true", help="do not write the support matrix")
@@ -77,10 +81,16 @@ def certificate(request):
 
 @pytest.fixture
 def certify_options(request, tmp_path):
+    from .memory import DEFAULT_MEMORY_BUDGET
+    from .strategies import DEFAULT_EXAMPLE_BUDGET
+
     opt = request.config.getoption
+    memory_gib = opt("memory_budget")
     return {
         "profile": settings.get_current_profile_name(),
         "seed": opt("conformance_seed"),
         "time_limit_s": opt("case_timeout"),
         "workdir": tmp_path,
+        "example_budget": opt("example_budget") or DEFAULT_EXAMPLE_BUDGET,
+        "memory_budget": int(memory_gib * 2**30) if memory_gib else DEFAULT_MEMORY_BUDGET,
     }

@@ -139,6 +139,28 @@ def _controls() -> str:
 </section>"""
 
 
+def _what_ran(cell: dict) -> str:
+    """One line of what a certificate tried: models, examples, masks, thresholds, memory."""
+    parts = []
+    variants = [v for v in cell.get("variants") or [] if isinstance(v, dict)]
+    if variants:
+        ran = sum(1 for v in variants if v.get("status") != "not run")
+        parts.append(f"{ran} of {len(variants)} models (base + variants)")
+    if cell.get("examples"):
+        parts.append(f"{cell['examples']} examples")
+    masks = cell.get("masks") or {}
+    if isinstance(masks, dict) and masks:
+        parts.append("masks " + ", ".join(str(kind) for kind in masks))
+    thresholds = [t for t in cell.get("thresholds") or [] if isinstance(t, dict)]
+    if thresholds:
+        crossed = sum(1 for t in thresholds if t.get("below") and t.get("above"))
+        parts.append(f"{crossed} of {len(thresholds)} thresholds crossed")
+    peak = cell.get("peak_memory_bytes")
+    if isinstance(peak, (int, float)):
+        parts.append(f"peak {peak / 2**30:.1f} GiB")
+    return "; ".join(parts)
+
+
 def _cell(cell: dict, first: bool) -> str:
     status = cell["status"]
     tip = f"{cell['id']}\n{status}"
@@ -146,6 +168,9 @@ def _cell(cell: dict, first: bool) -> str:
         tip += f" at {cell['stage']}"
     if cell.get("reason"):
         tip += f": {cell['reason']}"
+    ran = _what_ran(cell)
+    if ran:
+        tip += f"\n{ran}"
     search = " ".join(str(cell[k]) for k in ("library", "model_type", "task", "column")).lower()
     return (
         f'<td class="cell{" task-start" if first else ""}" data-id="{_e(cell["id"])}" data-status="{status}" '
@@ -430,11 +455,47 @@ _JS = r"""
     for (const name of names) {
       const o = outputs[name] || {};
       const ok = typeof o.max_abs_diff === 'number' && typeof o.atol === 'number' ? o.max_abs_diff <= o.atol : null;
-      body.append(el('tr', null, el('td', 'mono wrap', name), el('td', 'num nowrap', fmtNum(o.max_abs_diff)),
+      const label = o.skipped_positions
+        ? el('td', 'mono wrap', name, el('div', 'muted', `${o.skipped_positions.toLocaleString('en')} undefined padded values not compared`))
+        : el('td', 'mono wrap', name);
+      body.append(el('tr', null, label, el('td', 'num nowrap', fmtNum(o.max_abs_diff)),
         el('td', 'num nowrap', fmtNum(o.atol)),
         el('td', ok === null ? 'muted' : ok ? 'pass' : 'fail', ok === null ? DASH : ok ? '\u2713' : '\u2717')));
     }
     return el('table', 'd-table', el('thead', null, head), body);
+  }
+
+  function variantsTable(variants) {
+    if (!variants || !variants.length) return el('p', 'muted', 'No variants were recorded.');
+    const head = el('tr', null, ...['model', 'status', 'stage', 'examples'].map((h) => el('th', null, h)));
+    const body = el('tbody');
+    for (const v of variants) {
+      const row = el('tr', null, el('td', 'mono wrap', show(v.name)),
+        el('td', v.status === 'certified' ? 'pass' : (v.status === 'not run' ? 'muted' : 'fail'), show(v.status)),
+        el('td', 'mono', show(v.stage)), el('td', 'num', show(v.examples)));
+      body.append(row);
+      if (v.reason) body.append(el('tr', null, Object.assign(el('td', 'muted wrap', v.reason), { colSpan: 4 })));
+    }
+    return el('table', 'd-table', el('thead', null, head), body);
+  }
+
+  function thresholdsList(thresholds) {
+    if (!thresholds || !thresholds.length) return DASH;
+    return el('ul', 'shapes', ...thresholds.map((t) => {
+      const crossed = t.below && t.above;
+      const sides = crossed ? 'crossed' : (t.below ? 'only sizes at or below tried' : 'only sizes above tried');
+      return el('li', crossed ? 'mono' : 'mono fail', `${t.field}=${t.value} on ${(t.axes || []).join(', ')}: ${sides}`);
+    }));
+  }
+
+  const fmtCounts = (counts) => (counts && Object.keys(counts).length
+    ? Object.entries(counts).map(([k, v]) => `${k} \u00d7${v}`).join(', ') : DASH);
+
+  function paddingPolicy(p) {
+    if (!p) return DASH;
+    const skipped = (p.not_compared_after || []).length
+      ? `; outputs at padded positions not compared after ${p.not_compared_after.join(', ')} padding` : '';
+    return `padded on the ${(p.sides || []).join(' or ')}${skipped}`;
   }
 
   function shapesList(c) {
@@ -479,8 +540,18 @@ _JS = r"""
       section('Result', kv([['Status', c.status], ['Failing stage', c.stage], ['Reason', c.reason]])),
       c.error ? section('Error', el('pre', 'error', c.error)) : null,
       section('Outputs', outputsTable(c.outputs)),
-      section('Shapes', kv([['Tried', shapesList(c)],
-        ['Minimal failing', c.minimal_failing_shape ? el('span', 'mono', fmtShape(c.minimal_failing_shape)) : DASH]])),
+      section('Variants', variantsTable(c.variants)),
+      section('Inputs', kv([['Examples', c.examples], ['Masks', fmtCounts(c.masks)],
+        ['Padding', paddingPolicy(c.padding)], ['Thresholds', thresholdsList(c.thresholds)],
+        ['Largest input', c.largest_input
+          ? el('span', 'mono', `${fmtShape(c.largest_input.example)} (${c.largest_input.elements.toLocaleString('en')} elements)`)
+          : DASH],
+        ['Example budget', typeof c.example_budget === 'number'
+          ? `${c.example_budget.toLocaleString('en')} input elements` : DASH],
+        ['Minimal failing', c.minimal_failing_shape ? el('span', 'mono', fmtShape(c.minimal_failing_shape)) : DASH],
+        ['Tried (base model)', shapesList(c)]])),
+      section('Memory', kv([['Peak resident', fmtBytes(c.peak_memory_bytes)],
+        ['Growth during the case', fmtBytes(c.memory_growth_bytes)], ['Budget', fmtBytes(c.memory_budget_bytes)]])),
       section('Export', kv([['Library', c.library], ['Model type', c.model_type], ['Task', c.task],
         ['Exporter', c.exporter], ['Engine', c.engine], ['Opset', c.opset],
         ['Export time', fmtSeconds(c.export_seconds)], ['Artefact size', fmtBytes(c.artefact_bytes)],

@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 STATUSES = ("certified", "failed", "xfail", "skipped", "crashed", "timeout")
 STAGES = (
     "build", "capture", "translate", "check", "run",
-    "compare", "io", "dynamic-axes", "shapes",
+    "compare", "io", "dynamic-axes", "shapes", "memory",
 )
 REQUIRED_KEYS = ("id", "library", "model_type", "exporter", "column", "task", "status")
 

@@ -45,10 +45,21 @@ def record(library, model_type, engine, task, status, **extra) -> dict:
 
 RECORDS = [
     record("transformers", "bert", "dynamo", "text-classification", "certified"),
-    record("transformers", "bert", "torchscript", "text-classification", "failed", stage="translate",
-           reason="TracerWarning: shape-dependent control flow",
+    record("transformers", "bert", "torchscript", "text-classification", "failed", stage="compare",
+           reason="variant multi-query-attention: max abs diff over atol",
            error="Traceback (most recent call last):\n  ...\n</script><b id=injected>boom</b>",
-           minimal_failing_shape={"batch_size": 2, "sequence_length": 1}),
+           minimal_failing_shape={"variant": "multi-query-attention", "batch_size": 2, "sequence_length": 1,
+                                  "attention_mask": "ragged-left [0, 3]"},
+           variants=[{"name": "base", "status": "certified", "stage": None, "reason": None, "examples": 14},
+                     {"name": "multi-query-attention", "status": "failed", "stage": "compare",
+                      "reason": "max abs diff over atol", "examples": 5}],
+           examples=19, masks={"none": 9, "ragged-left": 10},
+           padding={"sides": ["left", "right"], "not_compared_after": ["left"]},
+           thresholds=[{"field": "sliding_window", "value": 12, "axes": ["total_sequence_length"],
+                        "below": True, "above": True}],
+           largest_input={"elements": 32768, "example": {"batch_size": 64, "sequence_length": 512}},
+           peak_memory_bytes=3 * 2**30, memory_growth_bytes=2**29, memory_budget_bytes=4 * 2**30,
+           example_budget=2**20),
     record("transformers", "gpt2", "dynamo", "text-generation", "xfail", stage="capture",
            reason="xfail: dynamic cache not supported"),
     record("transformers", "gpt2", "torchscript", "text-generation", "timeout", stage="run",
@@ -128,7 +139,12 @@ def test_clicking_failed_cell_shows_certificate(page):
     failed = next(r for r in RECORDS if r["id"] == FAILED_ID)
     text = details.text
     for expected in (FAILED_ID, failed["stage"], failed["reason"], failed["reproduce"], failed["registered_at"],
-                     "batch_size=2, sequence_length=1", "</script><b id=injected>boom</b>"):
+                     "variant=multi-query-attention, batch_size=2, sequence_length=1, attention_mask=ragged-left [0, 3]",
+                     "</script><b id=injected>boom</b>",
+                     # what ran: variants, masks, padding policy, thresholds, the largest input, memory
+                     "multi-query-attention", "ragged-left \u00d710", "not compared after left padding",
+                     "sliding_window=12 on total_sequence_length: crossed", "batch_size=64, sequence_length=512",
+                     "3.0 GiB", "4.0 GiB"):
         assert expected in text
     # The error text is shown literally, never parsed as markup.
     assert page.find_elements(By.ID, "injected") == []

@@ -16,9 +16,11 @@ from exportkit.tasks import normalize_model_type
 from . import diffusers_zoo, sentence_transformers_zoo, timm_zoo, transformers_zoo
 from .base import MissingRecipeError, TinyModel, count_parameters
 
-__all__ = ["MissingRecipeError", "TinyModel", "build_tiny_model", "count_parameters", "has_recipe"]
+__all__ = ["MissingRecipeError", "TinyModel", "build_tiny_model", "count_parameters", "example_budget", "has_recipe",
+           "variants"]
 
-# library -> module with ``has_recipe(model_type, task)`` and ``build(model_type, task) -> (model, description)``
+# library -> module with ``has_recipe(model_type, task)``, ``variants(model_type)`` and
+# ``build(model_type, task, variant) -> (model, description)``
 RECIPES = {
     "transformers": transformers_zoo,
     "timm": timm_zoo,
@@ -37,14 +39,29 @@ def has_recipe(library: str, model_type: str, task: str | Task) -> bool:
     return library in RECIPES and RECIPES[library].has_recipe(model_type, task)
 
 
-def build_tiny_model(library: str, model_type: str, task: str | Task, *, seed: int = 0) -> TinyModel:
-    """A tiny random-weight model for ``(library, model_type, task)``; the same seed gives the same weights."""
+def variants(library: str, model_type: str) -> tuple[str, ...]:
+    """The structural variants the zoo declares for a family, certified beside its base tiny model."""
+    library, model_type, _ = _key(library, model_type, "feature-extraction")
+    return RECIPES[library].variants(model_type) if library in RECIPES else ()
+
+
+def example_budget(library: str, model_type: str) -> int | None:
+    """The input elements one example may have, where a family needs less than the default."""
+    library, model_type, _ = _key(library, model_type, "feature-extraction")
+    budgets = getattr(RECIPES.get(library), "EXAMPLE_BUDGETS", {})
+    return budgets.get(model_type)
+
+
+def build_tiny_model(library: str, model_type: str, task: str | Task, *, seed: int = 0,
+                     variant: str | None = None) -> TinyModel:
+    """A tiny random-weight model for ``(library, model_type, task)`` (or one of its variants);
+    the same seed gives the same weights."""
     library, model_type, task = _key(library, model_type, task)
     if not has_recipe(library, model_type, task):
         raise MissingRecipeError(f"the zoo has no recipe for {library}/{model_type}/{task}")
     # fork_rng: seeding for the build must not disturb the caller's random state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model, description = RECIPES[library].build(model_type, task)
+        model, description = RECIPES[library].build(model_type, task, variant)
     model.eval()
     return TinyModel(model=model, config=model_config(model), description=description)

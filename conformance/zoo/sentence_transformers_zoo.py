@@ -18,11 +18,19 @@ SPECIAL_TOKENS = {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS
                   "mask_token": "[MASK]"}
 
 
+# Pooling modes other than the base's mean pooling, each certified beside it.
+POOLING_VARIANTS = {"cls-pooling": "cls", "max-pooling": "max"}
+
+
 def has_recipe(model_type: str, task: str) -> bool:
     return task in TASKS and transformers_zoo.has_recipe(model_type, "feature-extraction")
 
 
-def build(model_type: str, task: str):
+def variants(model_type: str) -> tuple[str, ...]:
+    return tuple(POOLING_VARIANTS)
+
+
+def build(model_type: str, task: str, variant: str | None = None):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
@@ -33,7 +41,10 @@ def build(model_type: str, task: str):
         encoder.save_pretrained(directory)
         _tiny_tokenizer(encoder.config.vocab_size).save_pretrained(directory)
         transformer = Transformer(directory)
-    modules = [transformer, Pooling(transformer.get_embedding_dimension(), "mean")]
+    if variant is not None and variant not in POOLING_VARIANTS:
+        raise MissingRecipeError(f"sentence-transformers has no variant {variant!r}")
+    pooling = POOLING_VARIANTS[variant] if variant else "mean"
+    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling)]
     # Similarity models usually end in a unit-norm embedding; plain feature extraction is kept unnormalized.
     if task == "sentence-similarity":
         modules.append(Normalize())

@@ -24,16 +24,33 @@ ARCHITECTURES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Structural switches of a family, as create_model kwargs, each certified beside the base.
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    # dilated last stages: total stride 16, so the smallest image and its step change with it
+    "resnet": {"output-stride-16": {"output_stride": 16}},
+    "convnext": {"convolutional-mlp": {"conv_mlp": True}},
+}
+
+
 def has_recipe(model_type: str, task: str) -> bool:
     return model_type in ARCHITECTURES and task == "image-classification"
 
 
-def build(model_type: str, task: str):
+def variants(model_type: str) -> tuple[str, ...]:
+    return tuple(VARIANTS.get(model_type, {}))
+
+
+def build(model_type: str, task: str, variant: str | None = None):
     import timm
 
     if not has_recipe(model_type, task):
         raise MissingRecipeError(f"no timm architecture for {model_type!r} and task {task!r}")
     architecture, kwargs = ARCHITECTURES[model_type]
+    changes = {}
+    if variant is not None:
+        if variant not in VARIANTS.get(model_type, {}):
+            raise MissingRecipeError(f"timm {model_type!r} has no variant {variant!r}")
+        changes = VARIANTS[model_type][variant]
     model = timm.create_model(architecture, pretrained=False, num_classes=NUM_CLASSES,
-                              drop_rate=0.0, drop_path_rate=0.0, **kwargs)
-    return model, describe(model, architecture)
+                              drop_rate=0.0, drop_path_rate=0.0, **kwargs, **changes)
+    return model, describe(model, architecture, *(f"{name}={value}" for name, value in changes.items()))

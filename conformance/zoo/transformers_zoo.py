@@ -39,6 +39,9 @@ TINY_SIZES: dict[str, int] = {
     # audio front ends
     "conv_dim": 32, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
     "tdnn_dim": 32, "xvector_output_dim": 16,
+    # size thresholds (exportkit.thresholds), small enough that sizes on both sides are cheap
+    "sliding_window": 12, "attention_window": 8, "block_size": 4,
+    "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16,
 }
 
 # What the general rule cannot know, per model type.
@@ -47,6 +50,36 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "resnet": {"embedding_size": 16, "hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
     # T5Config has no default; real checkpoints start decoding from the pad token.
     "t5": {"decoder_start_token_id": 0},
+    # MPNet's attention computes 32 relative-position buckets whatever its config says.
+    "mpnet": {"relative_attention_num_buckets": 32},
+}
+
+# Structural switches a family's checkpoints differ by, each certified beside the base tiny
+# config: variant name -> config fields changed. A cell is certified only when every variant passes.
+ROPE = {"rope_theta": 10000.0}
+DECODER_VARIANTS: dict[str, dict[str, Any]] = {
+    "multi-head-attention": {"num_key_value_heads": 4},
+    "multi-query-attention": {"num_key_value_heads": 1},
+    "explicit-head-dim": {"head_dim": 16},  # not hidden_size / heads (Gemma, Qwen3)
+    # dynamic NTK RoPE: a run-time branch on the longest position (a no-op inside the position table)
+    "rope-dynamic": {"rope_parameters": {**ROPE, "rope_type": "dynamic", "factor": 2.0}},
+    "rope-linear": {"rope_parameters": {**ROPE, "rope_type": "linear", "factor": 2.0}},
+}
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "llama": DECODER_VARIANTS,
+    "mistral": {**DECODER_VARIANTS, "no-sliding-window": {"sliding_window": None}},
+    # Qwen2 checkpoints mostly attend fully; some use a window on their upper layers
+    "qwen2": {**DECODER_VARIANTS, "sliding-window-upper-layers": {"use_sliding_window": True, "max_window_layers": 1,
+                                                                   "sliding_window": TINY_SIZES["sliding_window"]}},
+    "gpt2": {"attention-scaled-by-layer": {"scale_attn_by_inverse_layer_idx": True},
+             "untied-embeddings": {"tie_word_embeddings": False}},
+    # T5 v1.1 / mT5: gated feed-forward and untied embeddings
+    "t5": {"gated-gelu": {"feed_forward_proj": "gated-gelu", "tie_word_embeddings": False}},
+    "distilbert": {"sinusoidal-positions": {"sinusoidal_pos_embds": True}},
+    "resnet": {"downsample-in-first-stage": {"downsample_in_first_stage": True},
+               "basic-blocks": {"layer_type": "basic"}},
+    "wav2vec2": {"stable-layer-norm": {"do_stable_layer_norm": True, "feat_extract_norm": "layer"}},
+    "hubert": {"stable-layer-norm": {"do_stable_layer_norm": True, "feat_extract_norm": "layer"}},
 }
 
 # Heads with a free number of classes get 3; others (QA's start/end pair) keep their own count.
@@ -90,7 +123,12 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def tiny_config(model_type: str, task: str | Task = "feature-extraction", **overrides: Any):
+def variants(model_type: str) -> tuple[str, ...]:
+    key = _config_key(model_type)
+    return tuple(VARIANTS.get(key.replace("_", "-"), {})) if key else ()
+
+
+def tiny_config(model_type: str, task: str | Task = "feature-extraction", variant: str | None = None, **overrides: Any):
     """The tiny config of ``model_type`` (the registry's spelling or transformers') for ``task``."""
     from transformers import CONFIG_MAPPING
 
@@ -98,7 +136,11 @@ def tiny_config(model_type: str, task: str | Task = "feature-extraction", **over
     if key is None:
         raise MissingRecipeError(f"transformers has no config class for model type {model_type!r}")
     config_cls = CONFIG_MAPPING[key]
-    kwargs = _tiny_kwargs(config_cls, {**OVERRIDES.get(key.replace("_", "-"), {}), **overrides})
+    family = key.replace("_", "-")
+    if variant is not None and variant not in VARIANTS.get(family, {}):
+        raise MissingRecipeError(f"{model_type!r} has no variant {variant!r}; it has {list(VARIANTS.get(family, {}))}")
+    changes = VARIANTS[family][variant] if variant is not None else {}
+    kwargs = _tiny_kwargs(config_cls, {**OVERRIDES.get(family, {}), **changes, **overrides})
     if Task.parse(task).name in LABELLED_TASKS:
         kwargs.setdefault("num_labels", NUM_LABELS)
     return config_cls(**kwargs)
@@ -136,11 +178,11 @@ def has_recipe(model_type: str, task: str | Task) -> bool:
     return model_class(model_type, task) is not None
 
 
-def build(model_type: str, task: str | Task):
+def build(model_type: str, task: str | Task, variant: str | None = None):
     cls = model_class(model_type, task)
     if cls is None:
         raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}")
-    config = tiny_config(model_type, task)
+    config = tiny_config(model_type, task, variant)
     model = cls(config)
     return model, describe(model, *_sizes(config))
 
