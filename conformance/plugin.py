@@ -17,6 +17,10 @@ from hypothesis import settings
 from .profiles import DEFAULT_PROFILE
 
 CERTIFICATE_KEY = "exportkit-certificate"
+# The slowest published case took 45 s on two busy cores (p99 40 s, with up to seven models
+# per case): four times that bounds a healthy case on a slower machine.
+DEFAULT_CASE_TIMEOUT = 180.0
+SELECTION = pytest.StashKey()
 
 
 def pytest_addoption(parser):
@@ -27,36 +31,59 @@ def pytest_addoption(parser):
     group.addoption("--engine", help="certify only these engines: dynamo, torchscript")
     group.addoption("--task", help="certify only tasks matching this glob (comma-separated)")
     group.addoption("--conformance-seed", type=int, default=0, help="seed of tiny models, inputs and hypothesis (default 0)")
-    group.addoption("--case-timeout", type=float, default=600.0,
-                    help="seconds one case may take before it is recorded as timed out (default 600)")
+    group.addoption("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT,
+                    help=f"seconds one case may take before it is recorded as timed out (default "
+                         f"{DEFAULT_CASE_TIMEOUT:g})")
     group.addoption("--example-budget", type=int, default=None,
                     help="elements of all inputs of one example; larger draws are shrunk to it (default 2**20)")
     group.addoption("--memory-budget", type=float, default=None,
                     help="GiB one case may allocate; past it the case fails at stage 'memory' (default 4)")
+    group.addoption("--sample", action="store_true",
+                    help="certify only the cheapest case of every config class on every engine (a partial run)")
+    group.addoption("--shard", metavar="I/N",
+                    help="run the I-th of N cost-balanced shares of the selected cases (writes a partial file)")
     group.addoption("--matrix-dir", default=None,
-                    help="where support-matrix.json and .html are written (default: reports/ under the rootdir)")
-    group.addoption("--no-matrix", action="store_true", help="do not write the support matrix")
+                    help="where a complete run writes support-matrix.json and .html (default: reports/ under the "
+                         "rootdir)")
+    group.addoption("--partial-dir", default=None,
+                    help="where a filtered or sharded run writes its partial file (default: "
+                         "conformance-artefacts/partials/ under the rootdir); `python -m reports merge` joins them")
+    group.addoption("--no-matrix", action="store_true", help="write neither the matrix nor a partial file")
+
+
+def published_matrix(config) -> Path:
+    """The published matrix: where a complete run writes, and whose durations balance shards."""
+    return Path(config.rootpath) / "reports" / "support-matrix.json"
 
 
 def pytest_configure(config):
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
+    from .selection import Selection
+
+    try:
+        selection = Selection.from_options(config.getoption)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    if not selection.complete and not selection.cases(costs_from=published_matrix(config)):
+        raise pytest.UsageError(f"no registered case matches {selection.describe()}; "
+                                "`exportkit tasks MODEL_TYPE` lists what is registered")
+    config.stash[SELECTION] = selection
     if not hasattr(config, "workerinput") and not config.getoption("no_matrix"):
         from .session import CertificateCollector
 
-        chosen = config.getoption("matrix_dir")
-        out_dir = Path(chosen) if chosen else Path(config.rootpath) / "reports"
-        config.pluginmanager.register(CertificateCollector(config, out_dir), "exportkit-certificates")
+        chosen, partial = config.getoption("matrix_dir"), config.getoption("partial_dir")
+        out_dir = Path(chosen) if chosen else published_matrix(config).parent
+        partial_dir = Path(partial) if partial else Path(config.rootpath) / "conformance-artefacts" / "partials"
+        config.pluginmanager.register(CertificateCollector(config, selection, out_dir, partial_dir),
+                                      "exportkit-certificates")
 
 
 def pytest_generate_tests(metafunc):
     if "case" not in metafunc.fixturenames:
         return
-    from .cases import all_cases, select_cases
-
-    opt = metafunc.config.getoption
-    cases = select_cases(all_cases(), library=opt("library"), model_type=opt("model_type"),
-                         exporter=opt("exporter"), engine=opt("engine"), task=opt("task"))
+    config = metafunc.config
+    cases = config.stash[SELECTION].cases(costs_from=published_matrix(config))
     marks = []
     if hasattr(metafunc.config, "workerinput"):
         # Backstop for a hang in native code, which --case-timeout (a Python signal) cannot

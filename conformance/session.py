@@ -23,9 +23,14 @@ def case_id_of(nodeid: str) -> str | None:
 
 
 class CertificateCollector:
-    def __init__(self, config, out_dir: Path):
+    """``out_dir`` receives the published matrix of a complete run; ``partial_dir`` the partial
+    file of any other (filtered, sharded, deselected with ``-k``)."""
+
+    def __init__(self, config, selection, out_dir: Path, partial_dir: Path):
         self.config = config
+        self.selection = selection
         self.out_dir = out_dir
+        self.partial_dir = partial_dir
         self.expected: list[str] = []  # case ids collected (after selection), in order
         self.records: dict[str, dict] = {}
         self._cases: dict | None = None
@@ -99,12 +104,29 @@ class CertificateCollector:
                     case_id, "skipped", "not run: the session ended before this case ran")
         from reports import build_matrix, write_matrix
 
+        from .cases import all_cases
         from .certify import library_versions
+        from .selection import registry_fingerprint
 
-        matrix = build_matrix([self.records[i] for i in self.expected], versions=library_versions(),
-                              profile=_profile_name())
-        self.json_path, self.html_path = write_matrix(matrix, self.out_dir)
+        registry = all_cases()
+        registry_ids = sorted(case.id for case in registry)
+        complete = self.selection.complete and sorted(self.expected) == registry_ids
+        meta = {"versions": library_versions(), "profile": _profile_name(),
+                "seed": self.config.getoption("conformance_seed"),
+                "registry": {"fingerprint": registry_fingerprint(registry), "size": len(registry_ids)}}
+        records = [self.records[i] for i in self.expected]
+        if complete:
+            matrix = build_matrix(records, **meta)
+            out_dir, basename = self.out_dir, "support-matrix"
+        else:
+            shard = self.selection.shard
+            matrix = build_matrix(records, **meta, partial={
+                "selection": self.selection.describe() or "a deselection (-k / -m)",
+                "shard": str(shard) if shard else None, "registry_ids": registry_ids})
+            out_dir, basename = self.partial_dir, shard.stem if shard else "partial"
+        self.json_path, self.html_path = write_matrix(matrix, out_dir, basename=basename)
         self.summary = matrix["summary"]
+        self.partial = not complete
 
     def pytest_terminal_summary(self, terminalreporter):
         summary = getattr(self, "summary", None)
@@ -113,6 +135,10 @@ class CertificateCollector:
         counts = ", ".join(f"{n} {status}" for status, n in summary["by_status"].items() if status != "total" and n)
         terminalreporter.write_sep("=", "exportkit support matrix")
         terminalreporter.write_line(f"{summary['total']} cells: {counts}")
+        if self.partial:
+            terminalreporter.write_line(f"a partial run ({self.selection.describe() or 'deselected cases'}): the "
+                                        "published matrix is left as it is; merge shards with "
+                                        "`python -m reports merge PART...`")
         terminalreporter.write_line(f"written: {self.json_path}")
         terminalreporter.write_line(f"         {self.html_path}")
 

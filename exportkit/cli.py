@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="skip validation against PyTorch after export")
     onnx.add_argument("--no-constant-folding", action="store_true",
                       help="disable constant folding (torchscript engine)")
+    onnx.add_argument("--keep-debug-metadata", action="store_true",
+                      help="keep the exporters' debugging records in the graph (stack traces with local paths, "
+                           "module names); dropped by default")
     onnx.add_argument("--trust-remote-code", action="store_true",
                       help="allow a local model directory's own modelling code to run")
     onnx.add_argument("--seed", type=int, default=0, help="seed of the dummy inputs (default 0)")
@@ -110,7 +113,7 @@ def export_onnx(args) -> int:
     tic = time.perf_counter()
     results = export_models(model, config, args.output, opset=args.opset, device=args.device, input_shapes=shapes,
                             engine=args.engine, do_constant_folding=not args.no_constant_folding, seed=args.seed,
-                            monolith=args.monolith)
+                            monolith=args.monolith, keep_debug_metadata=args.keep_debug_metadata)
     for stem, result in results.items():
         _progress(f"  {result.path} ({result.artefact_bytes / 1e6:.1f} MB, opset {result.opset}, "
                   f"{result.export_seconds:.1f} s)")

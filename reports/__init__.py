@@ -2,7 +2,8 @@
 
 ``build_matrix`` validates records and computes summary counts,
 ``write_matrix`` publishes ``support-matrix.json`` and a self-contained
-``support-matrix.html``; ``python -m reports render`` re-renders from disk.
+``support-matrix.html``; ``merge_partials`` joins the partial files of sharded
+runs; ``python -m reports render`` and ``merge`` do both from disk.
 """
 
 from reports.html import render_html
@@ -14,13 +15,16 @@ from reports.matrix import (
     load_matrix,
     write_matrix,
 )
+from reports.merge import MergeError, merge_partials
 
 __all__ = [
     "SCHEMA_VERSION",
     "STAGES",
     "STATUSES",
     "build_matrix",
+    "MergeError",
     "load_matrix",
+    "merge_partials",
     "render_html",
     "write_matrix",
 ]

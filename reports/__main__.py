@@ -1,4 +1,8 @@
-"""Command line: ``python -m reports render RECORDS.jsonl|MATRIX.json --out DIR``."""
+"""Command line of the support matrix.
+
+    python -m reports render RECORDS.jsonl|MATRIX.json --out DIR
+    python -m reports merge PART.json... [--out DIR]
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import sys
 from pathlib import Path
 
 from reports.matrix import build_matrix, write_matrix
+from reports.merge import MergeError, merge_partials
 
 
 def _read_records_jsonl(path: Path) -> list[dict]:
@@ -52,24 +57,41 @@ def load_input(path: Path) -> dict:
             versions=doc.get("versions") or {},
             generated_at=doc.get("generated_at"),
             profile=doc.get("hypothesis_profile"),
+            seed=doc.get("seed"),
+            registry=doc.get("registry"),
+            partial=doc.get("partial"),
         )
     raise ValueError(f"{path}: expected a support matrix (object with 'cells') or a list of records")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="render support-matrix.json and .html")
     render.add_argument("input", type=Path, help="records .jsonl (one record per line) or a matrix .json")
     render.add_argument("--out", type=Path, required=True, help="output directory (created if missing)")
     render.add_argument("--basename", default="support-matrix", help="output file stem (default: %(default)s)")
+    merge = commands.add_parser(
+        "merge", help="join the partial files of sharded runs into one matrix",
+        description="Join the partial files of sharded certifier runs (pytest conformance --shard I/N) into one "
+                    "support matrix. Refuses files of different library versions, profiles, seeds or registries, "
+                    "a cell certified twice, and a merge that misses a registered case.")
+    merge.add_argument("parts", type=Path, nargs="+", help="partial files (conformance-artefacts/partials/*.json)")
+    merge.add_argument("--out", type=Path, default=Path("reports"), help="output directory (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    if not args.input.is_file():
-        parser.error(f"input file not found: {args.input}")
+    inputs = [args.input] if args.command == "render" else args.parts
+    for path in inputs:
+        if not path.is_file():
+            parser.error(f"input file not found: {path}")
     try:
-        matrix = load_input(args.input)
-        paths = write_matrix(matrix, args.out, basename=args.basename)
+        if args.command == "render":
+            paths = write_matrix(load_input(args.input), args.out, basename=args.basename)
+        else:
+            matrix = merge_partials(args.parts)
+            paths = write_matrix(matrix, args.out)
+            print(f"merged {len(args.parts)} partial files: {matrix['summary']['total']} cells", file=sys.stderr)
     except (ValueError, OSError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1

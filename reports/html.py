@@ -59,10 +59,17 @@ def _header(matrix: dict) -> str:
     profile = matrix.get("hypothesis_profile")
     profile_html = f' · hypothesis profile <code>{_e(profile)}</code>' if profile else ""
     stamp = matrix.get("generated_at") or ""
+    partial = matrix.get("partial")
+    partial_html = ""
+    if isinstance(partial, dict):
+        partial_html = (f'<p class="meta partial">A partial run ({_e(partial.get("selection") or "")}): '
+                        f'{len(matrix.get("cells") or [])} of {len(partial.get("registry_ids") or [])} registered '
+                        'cases. Not the published matrix.</p>')
     return f"""<header class="page-head">
   <div>
     <h1>exportkit support matrix</h1>
     <p class="meta">Generated <time datetime="{_e(stamp)}">{_e(_fmt_generated(stamp))}</time>{profile_html}</p>
+    {partial_html}
   </div>
   <ul class="versions" aria-label="Library versions">{versions}</ul>
 </header>"""
@@ -296,6 +303,7 @@ h2 { font-size: 13px; margin: 0 0 10px; text-transform: uppercase; letter-spacin
 .page-head { display: flex; flex-wrap: wrap; gap: 12px 32px; align-items: flex-end; justify-content: space-between;
   padding: 20px 28px 16px; background: var(--card); border-bottom: 1px solid var(--line); }
 .meta { margin: 4px 0 0; color: var(--muted); }
+.meta.partial { color: var(--failed); font-weight: 600; }
 .meta code { background: var(--soft); padding: 1px 5px; border-radius: 4px; }
 .versions { display: flex; flex-wrap: wrap; gap: 6px; list-style: none; margin: 0; padding: 0; }
 .versions li { border: 1px solid var(--line); border-radius: 999px; padding: 2px 10px; font-size: 12px; background: var(--bg); }

@@ -62,8 +62,15 @@ def build_matrix(
     versions: dict,
     generated_at: str | None = None,
     profile: str | None = None,
+    seed: int | None = None,
+    registry: dict | None = None,
+    partial: dict | None = None,
 ) -> dict:
     """Validate certificate records and assemble the matrix document.
+
+    ``registry`` (``{"fingerprint", "size"}``) names the registry the records were certified
+    against; ``partial`` (``{"selection", "shard", "registry_ids"}``) marks the document of a
+    filtered or sharded run, which only ``python -m reports merge`` turns into a matrix.
 
     Raises ValueError naming the offending record on a missing key, an
     unknown status/stage or a duplicate id.
@@ -84,12 +91,15 @@ def build_matrix(
     cells = sorted((dict(r) for r in records), key=lambda r: r["id"])
     by_status = _counts(c["status"] for c in cells)
     by_status.pop("total")
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": generated_at
         or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "versions": dict(versions),
         "hypothesis_profile": profile,
+        "seed": seed,
+        "registry": dict(registry) if registry else None,
+        **({"partial": dict(partial)} if partial is not None else {}),
         "summary": {
             "total": len(cells),
             "by_status": by_status,
@@ -98,6 +108,7 @@ def build_matrix(
         },
         "cells": cells,
     }
+    return document
 
 
 def _finite(obj: Any) -> Any:

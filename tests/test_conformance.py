@@ -411,12 +411,12 @@ def test_a_run_writes_one_cell_per_collected_test_even_when_a_worker_dies(tmp_pa
     (tmp_path / "crash_one_case.py").write_text(CRASHING_PLUGIN.format(crash_id=crash_id))
     command = [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-p", "crash_one_case",
                "-q", "-n", "2", "--model-type", "distilbert", "--task", "text-classification,fill-mask",
-               "--engine", "torchscript", "--matrix-dir", str(tmp_path / "matrix")]
+               "--engine", "torchscript", "--partial-dir", str(tmp_path / "partials")]
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 1, done.stdout[-3000:]  # one failed cell, and the session still finished
-    matrix = json.loads((tmp_path / "matrix" / "support-matrix.json").read_text())
-    assert (tmp_path / "matrix" / "support-matrix.html").exists()
+    matrix = json.loads((tmp_path / "partials" / "partial.json").read_text())  # a filtered run: a partial file
+    assert (tmp_path / "partials" / "partial.html").exists()
     statuses = {cell["id"]: cell["status"] for cell in matrix["cells"]}
     assert statuses == {
         "transformers/distilbert/onnx-torchscript/text-classification": "certified",
@@ -439,13 +439,20 @@ class _Config:
         return {"conformance_seed": 0, "case_timeout": 600.0}[name]
 
 
-def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
-    from conformance.plugin import CERTIFICATE_KEY
+def _collector(tmp_path, selection):
     from conformance.session import CertificateCollector
 
-    cases = select_cases(all_cases(), model_type="gpt2", task="text-generation*")
+    return CertificateCollector(_Config(), selection, tmp_path / "published", tmp_path / "partials")
+
+
+def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
+    from conformance.plugin import CERTIFICATE_KEY
+    from conformance.selection import Selection
+
+    selection = Selection(model_type="gpt2", task="text-generation*")
+    cases = selection.cases()
     nodeids = [f"conformance/test_certify.py::test_certify[{case.id}]" for case in cases]
-    collector = CertificateCollector(_Config(), tmp_path)
+    collector = _collector(tmp_path, selection)
     collector.pytest_xdist_node_collection_finished(node=None, ids=nodeids)
     collector.pytest_xdist_node_collection_finished(node=None, ids=nodeids)  # a second worker: same ids
 
@@ -457,7 +464,10 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
         nodeids[2], outcome="failed", longrepr="+++ Timeout +++\nworker 'gw0' crashed while running"))
     collector.pytest_sessionfinish(session=None)  # nodeids[3] never reported: the session ended early
 
-    matrix = json.loads((tmp_path / "support-matrix.json").read_text())
+    assert not (tmp_path / "published").exists()  # a filtered run never writes the published matrix
+    matrix = json.loads((tmp_path / "partials" / "partial.json").read_text())
+    assert matrix["partial"]["selection"] == "--model-type gpt2 --task text-generation*"
+    assert len(matrix["partial"]["registry_ids"]) == len(all_cases())
     statuses = {cell["id"]: cell["status"] for cell in matrix["cells"]}
     assert len(statuses) == len(nodeids) == 4
     assert statuses[cases[0].id] == "certified"

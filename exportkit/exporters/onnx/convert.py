@@ -9,6 +9,7 @@ its stage. Files are written to a temporary location and moved into place only o
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import shutil
@@ -108,6 +109,48 @@ def name_symbolic_dims(onnx_model, config) -> None:
                 dim.dim_param = axis.name
 
 
+def _name_symbolic_dims_ir(model, config) -> None:
+    """:func:`name_symbolic_dims` on an ``onnx_ir`` model (the dynamo exporter's, before it is saved)."""
+    import onnx_ir as ir
+
+    specs: dict[str, TensorSpec] = {**config.input_specs, **config.output_specs}
+    for value in [*model.graph.inputs, *model.graph.outputs]:
+        spec = specs.get(value.name)
+        if spec is None or value.shape is None:
+            continue
+        dims = list(value.shape.dims)
+        for index, (axis, dim) in enumerate(zip(spec.axes, dims)):
+            if axis.dynamic and not isinstance(dim, int):
+                dims[index] = ir.SymbolicDim(axis.name)
+        value.shape = ir.Shape(dims)
+
+
+def _strip_debug_metadata(onnx_model) -> None:
+    """Drop what exporters record for debugging (stack traces with local paths, module names)."""
+    for node in _all_nodes(onnx_model.graph):
+        del node.metadata_props[:]
+        node.doc_string = ""
+    onnx_model.doc_string = ""
+
+
+def _all_nodes(graph):
+    for node in graph.node:
+        yield node
+        for attribute in node.attribute:
+            for subgraph in [attribute.g, *attribute.graphs] if attribute.HasField("g") else attribute.graphs:
+                yield from _all_nodes(subgraph)
+
+
+def _strip_debug_metadata_ir(model) -> None:
+    for node in model.graph.all_nodes():
+        node.metadata_props.clear()
+        node.doc_string = None
+    for function in model.functions.values():
+        for node in function:
+            node.metadata_props.clear()
+            node.doc_string = None
+
+
 # ---- export ------------------------------------------------------------------------------
 
 def export(
@@ -120,11 +163,13 @@ def export(
     engine: str = "dynamo",
     do_constant_folding: bool = True,
     seed: int = 0,
+    keep_debug_metadata: bool = False,
 ) -> ExportResult:
     """Export ``model`` as described by ``config`` to the ONNX file ``output``.
 
     ``input_shapes`` overrides the dummy-input sizes used for capture (``batch_size=4``...).
-    Nothing is left at ``output`` if any stage fails.
+    The exporters' debugging records (stack traces naming local paths, module names) are
+    dropped unless ``keep_debug_metadata``. Nothing is left at ``output`` if any stage fails.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -137,7 +182,7 @@ def export(
         with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as staging:
             staged = Path(staging) / output.name
             result = _export_to(model, config, staged, opset, device, input_shapes or {}, engine,
-                                do_constant_folding, seed)
+                                do_constant_folding, seed, keep_debug_metadata)
             for produced in sorted(Path(staging).iterdir()):
                 os.replace(produced, output.parent / produced.name)
     except BaseException:
@@ -150,7 +195,8 @@ def export(
     return result
 
 
-def _export_to(model, config, path: Path, opset, device, input_shapes, engine, do_constant_folding, seed) -> ExportResult:
+def _export_to(model, config, path: Path, opset, device, input_shapes, engine, do_constant_folding, seed,
+               keep_debug_metadata) -> ExportResult:
     import onnx
 
     wrapper = ExportableModule(model.to(device), config)
@@ -168,15 +214,18 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
         stack.push(patcher)
         warnings.simplefilter("ignore")
         if engine == "dynamo":
-            _export_dynamo(wrapper, config, args, path, opset, external, stages)
+            _export_dynamo(wrapper, config, args, path, opset, external, stages, keep_debug_metadata)
         else:
             _export_torchscript(wrapper, config, args, path, opset, do_constant_folding, stages)
     tic = time.perf_counter()
     try:
-        # Rewrite only the graph proto: external weights stay where the exporter put them.
-        onnx_model = onnx.load(str(path), load_external_data=False)
-        name_symbolic_dims(onnx_model, config)
-        onnx.save(onnx_model, str(path))
+        if engine == "torchscript":
+            # Rewrite only the graph proto: external weights stay where the exporter put them.
+            onnx_model = onnx.load(str(path), load_external_data=False)
+            name_symbolic_dims(onnx_model, config)
+            if not keep_debug_metadata:
+                _strip_debug_metadata(onnx_model)
+            onnx.save(onnx_model, str(path))
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as error:
         raise ExportError(f"{type(error).__name__}: {error}", stage="check") from error
@@ -185,7 +234,7 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
                         wrapper.output_names, 0, stages)
 
 
-def _export_dynamo(wrapper, config, args, path, opset, external, stages):
+def _export_dynamo(wrapper, config, args, path, opset, external, stages, keep_debug_metadata):
     tic = time.perf_counter()
     try:
         program = torch.export.export(wrapper, args, dynamic_shapes=dynamo_dynamic_shapes(config), strict=False)
@@ -195,13 +244,43 @@ def _export_dynamo(wrapper, config, args, path, opset, external, stages):
     tic = time.perf_counter()
     try:
         with contextlib.redirect_stdout(None):
-            onnx_program = torch.onnx.export(
-                program, args, input_names=wrapper.input_names, output_names=wrapper.output_names,
-                opset_version=opset, dynamo=True, external_data=external, optimize=True, verify=False)
+            onnx_program = _translate(program, args, wrapper.input_names, wrapper.output_names, opset)
+        # Named and stripped in memory, saved once.
+        _name_symbolic_dims_ir(onnx_program.model, config)
+        if not keep_debug_metadata:
+            _strip_debug_metadata_ir(onnx_program.model)
         onnx_program.save(str(path), external_data=external)
     except Exception as error:
         raise ExportError(f"{type(error).__name__}: {error}", stage="translate") from error
     stages["translate"] = time.perf_counter() - tic
+
+
+def _translate(program, args, input_names, output_names, opset: int):
+    """The ExportedProgram as an ONNX program, through torch.onnx's exporter with the function
+    table built once per process (see :func:`_torchlib_registry`)."""
+    registry = _torchlib_registry(opset)
+    if registry is None:
+        return torch.onnx.export(program, args, input_names=input_names, output_names=output_names,
+                                 opset_version=opset, dynamo=True, optimize=True, verify=False)
+    from torch.onnx._internal.exporter import _core
+
+    return _core.export(program, args, registry=registry, input_names=input_names, output_names=output_names,
+                        optimize=True, verify=False, opset_version=opset)
+
+
+@functools.lru_cache(maxsize=4)
+def _torchlib_registry(opset: int):
+    """torch.onnx's aten -> ONNX function table for ``opset``, or None where it cannot be built here.
+
+    torch.onnx.export builds it anew on every call, parsing some 500 torchlib functions: a
+    third of a tiny model's dynamo export. It is only read during an export, so one per
+    process serves every export (the public entry point remains the fallback).
+    """
+    try:
+        from torch.onnx._internal.exporter import _constants, _registration
+    except ImportError:
+        return None
+    return _registration.ONNXRegistry.from_torchlib(opset_version=max(opset, _constants.TORCHLIB_OPSET))
 
 
 def _export_torchscript(wrapper, config, args, path, opset, do_constant_folding, stages):

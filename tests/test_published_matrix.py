@@ -1,0 +1,36 @@
+"""The committed support matrix belongs to this registry: a cell for every registered case, no others.
+
+A registry change is finished only when the matrix has been regenerated from a complete run
+(`tox -e certify`) or a complete merge of shards (`python -m reports merge`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.cases import all_cases
+from conformance.selection import registry_fingerprint
+from reports import STATUSES, load_matrix
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "reports" / "support-matrix.json"
+
+
+def test_the_published_matrix_has_a_cell_for_every_registered_case_and_no_other():
+    matrix = load_matrix(PUBLISHED)
+    registered = {case.id for case in all_cases()}
+    published = {cell["id"] for cell in matrix["cells"]}
+    missing, stale = sorted(registered - published), sorted(published - registered)
+    assert not missing, f"{len(missing)} registered cases have no cell, e.g. {missing[:5]}: regenerate the matrix"
+    assert not stale, f"{len(stale)} cells are no longer registered, e.g. {stale[:5]}: regenerate the matrix"
+    assert matrix["registry"]["fingerprint"] == registry_fingerprint(all_cases())
+    assert "partial" not in matrix  # never a filtered or sharded run's file
+
+
+def test_every_published_cell_says_what_ran():
+    for cell in load_matrix(PUBLISHED)["cells"]:
+        assert cell["status"] in STATUSES
+        if cell["status"] == "certified":
+            assert cell["examples"] > 0 and cell["outputs"], cell["id"]
+            assert all(run["status"] == "certified" for run in cell["variants"]), cell["id"]
+        else:
+            assert cell["stage"] and cell["reason"] and cell["reproduce"], cell["id"]

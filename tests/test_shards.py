@@ -1,0 +1,177 @@
+"""Sharded certifier runs: deterministic cost-balanced shares, partial files, and their merge."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import Case
+from conformance.selection import Selection
+from conformance.shards import Shard, case_costs, split
+from reports import build_matrix, merge_partials
+from reports.merge import MergeError
+
+REPO = Path(__file__).resolve().parents[1]
+VERSIONS = {"torch": "2.15.0", "transformers": "5.23.0"}
+
+
+def cases(n: int) -> list[Case]:
+    return [Case("transformers", f"m{i:02d}", "onnx", engine, "fill-mask")
+            for i in range(n) for engine in ("dynamo", "torchscript")]
+
+
+def test_shard_names_are_checked():
+    assert Shard.parse("2/4") == Shard(2, 4) and str(Shard(2, 4)) == "2/4"
+    for bad in ("0/4", "5/4", "2", "a/b", "1/0"):
+        with pytest.raises(ValueError):
+            Shard.parse(bad)
+
+
+def test_shares_are_disjoint_complete_deterministic_and_balanced():
+    every = cases(40)
+    costs = {case.id: (7.0 if case.engine == "dynamo" else 1.0) * (1 + int(case.model_type[1:]) % 5)
+             for case in every}
+    shares = split(every, 4, costs)
+    ids = [case.id for share in shares for case in share]
+    assert sorted(ids) == sorted(case.id for case in every) and len(ids) == len(set(ids))
+    assert split(list(reversed(every)), 4, costs) == shares  # the order cases come in does not matter
+    loads = [sum(costs[case.id] for case in share) for share in shares]
+    assert max(loads) - min(loads) <= max(costs.values())  # greedy bound: within one costliest case
+
+
+def test_costs_fall_back_from_the_cell_to_its_family_to_its_engine():
+    recorded = [{"id": "transformers/m00/onnx-dynamo/fill-mask", "library": "transformers", "model_type": "m00",
+                 "engine": "dynamo", "duration_seconds": 10.0},
+                {"id": "transformers/m01/onnx-dynamo/text-classification", "library": "transformers",
+                 "model_type": "m01", "engine": "dynamo", "duration_seconds": 4.0}]
+    every = cases(3)
+    costs = case_costs(every, recorded)
+    assert costs["transformers/m00/onnx-dynamo/fill-mask"] == 10.0  # its own duration
+    assert costs["transformers/m01/onnx-dynamo/fill-mask"] == 4.0  # its family's
+    assert costs["transformers/m02/onnx-dynamo/fill-mask"] == 7.0  # its engine's mean
+    assert costs["transformers/m02/onnx-torchscript/fill-mask"] == 1.0  # nothing recorded: one second
+
+
+def test_only_an_unfiltered_unsharded_selection_is_complete():
+    assert Selection().complete
+    assert not Selection(model_type="bert").complete
+    assert not Selection(shard=Shard(1, 2)).complete
+    assert Selection(model_type="bert", shard=Shard(1, 2)).describe() == "--model-type bert --shard 1/2"
+
+
+# ---- merging partial files ------------------------------------------------------------------------
+
+def record(case_id: str, status: str = "certified") -> dict:
+    library, model_type, column, task = case_id.split("/")
+    return {"id": case_id, "library": library, "model_type": model_type, "exporter": "onnx",
+            "engine": column.split("-", 1)[1], "column": column, "task": task, "status": status}
+
+
+def partial(tmp_path: Path, name: str, ids: list[str], registry_ids: list[str], **changes) -> Path:
+    meta = {"versions": VERSIONS, "profile": "ci", "seed": 0,
+            "registry": {"fingerprint": "abc", "size": len(registry_ids)}, **changes}
+    document = build_matrix([record(i) for i in ids], **meta,
+                            partial={"selection": "--shard", "shard": None, "registry_ids": registry_ids})
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+IDS = [case.id for case in cases(3)]
+
+
+def test_shards_merge_into_the_matrix_of_one_run(tmp_path):
+    first = partial(tmp_path, "a", IDS[:2], IDS)
+    second = partial(tmp_path, "b", IDS[2:], IDS)
+    merged = merge_partials([first, second])
+    assert sorted(cell["id"] for cell in merged["cells"]) == sorted(IDS)
+    assert "partial" not in merged and merged["registry"]["fingerprint"] == "abc"
+    assert merged["summary"]["total"] == len(IDS)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"versions": {**VERSIONS, "torch": "2.14.1"}}, "library versions"),
+    ({"profile": "thorough"}, "hypothesis profile"),
+    ({"seed": 3}, "seed"),
+    ({"registry": {"fingerprint": "def", "size": 6}}, "registry"),
+])
+def test_partial_files_of_different_runs_are_refused(tmp_path, change, message):
+    first = partial(tmp_path, "a", IDS[:2], IDS)
+    second = partial(tmp_path, "b", IDS[2:], IDS, **change)
+    with pytest.raises(MergeError, match=message):
+        merge_partials([first, second])
+
+
+def test_a_merge_names_what_no_shard_certified_and_refuses_twice_certified_cells(tmp_path):
+    first = partial(tmp_path, "a", IDS[:2], IDS)
+    with pytest.raises(MergeError, match=f"{len(IDS) - 2} registered cases are in none"):
+        merge_partials([first])
+    with pytest.raises(MergeError, match="is in both"):
+        merge_partials([first, partial(tmp_path, "b", IDS[1:], IDS)])
+
+
+def test_merge_command_writes_the_matrix_and_fails_cleanly(tmp_path):
+    from reports.__main__ import main
+
+    first, second = partial(tmp_path, "a", IDS[:2], IDS), partial(tmp_path, "b", IDS[2:], IDS)
+    assert main(["merge", str(first), str(second), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "support-matrix.json").exists() and (tmp_path / "out" / "support-matrix.html").exists()
+    assert main(["merge", str(first), "--out", str(tmp_path / "refused")]) == 1
+    assert not (tmp_path / "refused").exists()
+
+
+# ---- through pytest: shards of a run and the run itself give the same cells ------------------------
+
+RESTRICT_REGISTRY = """
+from exportkit import TasksManager
+from exportkit.tasks import unregister
+
+KEEP = {("distilbert", "fill-mask"), ("distilbert", "text-classification")}
+for entry in TasksManager.list_registrations():
+    if (entry.model_type, str(entry.task)) not in KEEP or entry.library != "transformers":
+        unregister(entry.library, entry.model_type, entry.exporter, str(entry.task))
+"""
+
+
+def run_certifier(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "restrict_registry.py").write_text(RESTRICT_REGISTRY)
+    command = [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-p", "restrict_registry",
+               "-q", "-n", "2", "--matrix-dir", str(tmp_path / "published"), *args]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+
+
+@pytest.mark.slow
+def test_sharded_runs_merge_into_what_one_run_writes_and_leave_reports_alone(tmp_path):
+    """With the registry cut to two triples (four cases): two shards, merged, and one complete run."""
+    published = REPO / "reports" / "support-matrix.json"
+    before = published.read_bytes()
+    for shard in ("1/2", "2/2"):
+        done = run_certifier(tmp_path, "--shard", shard, "--partial-dir", str(tmp_path / "parts"))
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert "a partial run" in done.stdout
+    assert not (tmp_path / "published").exists()  # a shard never writes a matrix
+    parts = sorted((tmp_path / "parts").glob("shard-*.json"))
+    assert [p.name for p in parts] == ["shard-1-of-2.json", "shard-2-of-2.json"]
+    merged = merge_partials(parts)
+
+    whole = run_certifier(tmp_path)
+    assert whole.returncode == 0, whole.stdout[-3000:]
+    single = json.loads((tmp_path / "published" / "support-matrix.json").read_text())
+    assert {c["id"]: c["status"] for c in merged["cells"]} == {c["id"]: c["status"] for c in single["cells"]}
+    assert len(single["cells"]) == 4 and merged["registry"] == single["registry"]
+    assert published.read_bytes() == before  # nothing here touched the published matrix
+
+
+def test_a_filter_that_matches_nothing_is_a_usage_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--model-type",
+                           "no-such-model*", "--matrix-dir", str(tmp_path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "no registered case matches --model-type no-such-model*" in done.stderr
+    assert not any(tmp_path.iterdir())
