@@ -151,7 +151,9 @@ def support(args) -> int:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; run the certifier (`pytest conformance -n auto`) "
                                 "or pass --matrix")
-    matrix = json.loads(path.read_text())
+    from reports import load_matrix  # the matrix's storage format is the renderer's to know
+
+    matrix = load_matrix(path)
     model_type = normalize_model_type(args.model_type)
     cells = [cell for cell in matrix["cells"] if cell["model_type"] == model_type
              and (not args.library or cell["library"] == args.library)]

@@ -12,6 +12,8 @@ from reports.matrix import (
     STAGES,
     STATUSES,
     build_matrix,
+    compact,
+    expand,
     load_matrix,
     write_matrix,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "STAGES",
     "STATUSES",
     "build_matrix",
+    "compact",
+    "expand",
     "MergeError",
     "load_matrix",
     "merge_partials",

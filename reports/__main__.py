@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from reports.matrix import build_matrix, write_matrix
+from reports.matrix import build_matrix, expand, write_matrix
 from reports.merge import MergeError, merge_partials
 
 
@@ -50,7 +50,9 @@ def load_input(path: Path) -> dict:
         raise ValueError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
     if isinstance(doc, list):
         return _matrix_from_records(doc)
-    if isinstance(doc, dict) and "cells" in doc:
+    if isinstance(doc, dict) and isinstance(doc.get("rows"), list):
+        doc = expand(doc)  # a stored (compact) matrix
+    if isinstance(doc, dict) and isinstance(doc.get("cells"), list):
         # Rebuild rather than trust the stored summary, so a hand-edited matrix is re-checked.
         return build_matrix(
             doc["cells"],

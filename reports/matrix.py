@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: examples interned, what every cell shares stored once (compact / expand)
 
 # Order matters: it is the display order of summaries and the legend.
 STATUSES = ("certified", "failed", "xfail", "skipped", "crashed", "timeout")
@@ -125,7 +125,130 @@ def _finite(obj: Any) -> Any:
 
 def to_json(matrix: dict, *, indent: int | None = None) -> str:
     """Serialise strictly (non-finite floats become strings)."""
-    return json.dumps(_finite(matrix), indent=indent, ensure_ascii=False, allow_nan=False)
+    separators = None if indent is not None else (",", ":")
+    return json.dumps(_finite(matrix), indent=indent, ensure_ascii=False, allow_nan=False, separators=separators)
+
+
+# ---- compact storage: every certificate kept, each distinct value stored once --------------------
+#
+# A stored matrix holds its cells as rows of one list of ``fields``. Each distinct example a cell
+# tried is stored once in ``examples`` and referred to by index; so is each distinct value of a
+# field listed in ``interned`` (strings, lists and objects: library and task names, versions,
+# variant and threshold records...), in ``values``. A cell's ``reproduce`` command that follows the
+# document's ``reproduce_template`` is left out. :func:`expand` gives every cell back whole.
+
+NOT_INTERNED = frozenset({"id", "reason", "error"})  # unique per cell: an index would only add
+
+
+def _example_paths(cell: dict):
+    """Yield (container, key) of every example a cell holds (the shapes it tried, its minimal failing one...)."""
+    if isinstance(cell.get("shapes_tried"), list):
+        for index in range(len(cell["shapes_tried"])):
+            yield cell["shapes_tried"], index
+    yield cell, "minimal_failing_shape"
+    if isinstance(cell.get("largest_input"), dict):
+        yield cell["largest_input"], "example"
+    for run in cell.get("variants") or []:
+        if isinstance(run, dict):
+            yield run, "minimal_failing_shape"
+
+
+class _Table:
+    """Distinct JSON values, each stored once, by first appearance."""
+
+    def __init__(self):
+        self.values: list = []
+        self._index: dict[str, int] = {}
+
+    def add(self, value) -> int:
+        key = json.dumps(value, sort_keys=True)
+        if key not in self._index:
+            self._index[key] = len(self.values)
+            self.values.append(value)
+        return self._index[key]
+
+
+def _reproduce_template(cells: list[dict]) -> str | None:
+    for cell in cells:
+        command = cell.get("reproduce")
+        if isinstance(command, str) and cell["id"] in command:
+            return command.replace(cell["id"], "{id}", 1)
+    return None
+
+
+def compact(matrix: dict) -> dict:
+    """The matrix as stored (see above)."""
+    document = {key: value for key, value in matrix.items() if key != "cells"}
+    examples, values = _Table(), _Table()
+    template = _reproduce_template(matrix["cells"])
+    cells = []
+    for cell in matrix["cells"]:
+        cell = json.loads(json.dumps(cell))  # a deep copy the interning may change
+        for container, key in _example_paths(cell):
+            value = container[key] if isinstance(container, list) else container.get(key)
+            if isinstance(value, dict):
+                container[key] = examples.add(value)
+        if template is not None and cell.get("reproduce") == template.replace("{id}", cell["id"], 1):
+            del cell["reproduce"]
+        cells.append(cell)
+    fields = sorted({key for cell in cells for key in cell}, key=lambda k: (k != "id", k))
+    interned = [field for field in fields if field not in NOT_INTERNED and any(
+        isinstance(cell.get(field), (str, list, dict)) for cell in cells)]
+    rows = []
+    for cell in cells:
+        row = []
+        for field in fields:
+            value = cell.get(field, _MISSING)
+            if value is _MISSING:
+                row.append(_MISSING_MARK)
+            elif field in interned:
+                row.append(values.add(value))
+            else:
+                row.append(value)
+        rows.append(row)
+    document.update(examples=examples.values, values=values.values, interned=interned, fields=fields,
+                    reproduce_template=template, rows=rows)
+    return document
+
+
+_MISSING = object()
+_MISSING_MARK = {"missing": True}  # a field this cell does not have (rows are positional)
+
+
+def expand(document: dict) -> dict:
+    """The inverse of :func:`compact`: every cell whole again."""
+    try:
+        examples, values = document["examples"], document["values"]
+        fields, interned, rows = document["fields"], set(document["interned"]), document["rows"]
+    except KeyError as missing:
+        raise ValueError(f"not a compact support matrix: no {missing}") from None
+    template = document.get("reproduce_template")
+    matrix = {key: value for key, value in document.items()
+              if key not in ("examples", "values", "interned", "fields", "reproduce_template", "rows")}
+    cells = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(fields):
+            raise ValueError(f"a row of {len(row) if isinstance(row, list) else '?'} values for {len(fields)} fields")
+        cell = {}
+        for field, value in zip(fields, row):
+            if value == _MISSING_MARK:
+                continue
+            if field in interned:
+                if not isinstance(value, int) or not 0 <= value < len(values):
+                    raise ValueError(f"field {field!r} refers to value {value!r}, which is not stored")
+                value = json.loads(json.dumps(values[value]))  # every cell its own copy
+            cell[field] = value
+        for container, key in _example_paths(cell):
+            value = container[key] if isinstance(container, list) else container.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                if not 0 <= value < len(examples):
+                    raise ValueError(f"cell {cell.get('id')!r} refers to example {value}, which is not stored")
+                container[key] = examples[value]
+        if "reproduce" not in cell and template is not None and "id" in cell:
+            cell["reproduce"] = template.replace("{id}", cell["id"], 1)
+        cells.append(cell)
+    matrix["cells"] = cells
+    return matrix
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -153,7 +276,7 @@ def write_matrix(matrix: dict, out_dir: Path, *, basename: str = "support-matrix
     json_path, html_path = out_dir / f"{basename}.json", out_dir / f"{basename}.html"
     # Render both before writing either, so a rendering bug cannot leave a
     # fresh JSON next to a stale HTML.
-    json_text = to_json(matrix, indent=2) + "\n"
+    json_text = to_json(compact(matrix)) + "\n"
     html_text = render_html(matrix)
     _atomic_write(json_path, json_text)
     _atomic_write(html_path, html_text)
@@ -161,13 +284,12 @@ def write_matrix(matrix: dict, out_dir: Path, *, basename: str = "support-matrix
 
 
 def load_matrix(path: str | os.PathLike) -> dict:
-    """Read a matrix written by write_matrix, checking it is one."""
+    """Read a matrix written by write_matrix, checking it is one, with every cell whole."""
     with open(path, encoding="utf-8") as fh:
         matrix = json.load(fh)
-    if not isinstance(matrix, dict) or "cells" not in matrix:
-        raise ValueError(f"{path}: not a support matrix (no 'cells' key)")
-    if matrix.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(
-            f"{path}: unsupported schema_version {matrix.get('schema_version')!r} (expected {SCHEMA_VERSION})"
-        )
-    return matrix
+    if not isinstance(matrix, dict) or not isinstance(matrix.get("rows", matrix.get("cells")), list):
+        raise ValueError(f"{path}: not a support matrix (no 'rows' or 'cells')")
+    version = matrix.get("schema_version")
+    if version not in (1, SCHEMA_VERSION):
+        raise ValueError(f"{path}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
+    return expand(matrix) if "rows" in matrix else matrix  # stored compact, or written whole

@@ -27,6 +27,7 @@ from conformance.strategies import (
     examples,
 )
 from conformance.zoo import build_tiny_model
+from reports import load_matrix
 from exportkit.axes import Axis
 from exportkit.exporters.onnx import ENGINES
 from exportkit.exporters.onnx.models.encoders import BertOnnxConfig
@@ -415,7 +416,7 @@ def test_a_run_writes_one_cell_per_collected_test_even_when_a_worker_dies(tmp_pa
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 1, done.stdout[-3000:]  # one failed cell, and the session still finished
-    matrix = json.loads((tmp_path / "partials" / "partial.json").read_text())  # a filtered run: a partial file
+    matrix = load_matrix(tmp_path / "partials" / "partial.json")  # a filtered run: a partial file
     assert (tmp_path / "partials" / "partial.html").exists()
     statuses = {cell["id"]: cell["status"] for cell in matrix["cells"]}
     assert statuses == {
@@ -465,7 +466,7 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
     collector.pytest_sessionfinish(session=None)  # nodeids[3] never reported: the session ended early
 
     assert not (tmp_path / "published").exists()  # a filtered run never writes the published matrix
-    matrix = json.loads((tmp_path / "partials" / "partial.json").read_text())
+    matrix = load_matrix(tmp_path / "partials" / "partial.json")
     assert matrix["partial"]["selection"] == "--model-type gpt2 --task text-generation*"
     assert len(matrix["partial"]["registry_ids"]) == len(all_cases())
     statuses = {cell["id"]: cell["status"] for cell in matrix["cells"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from reports import STATUSES, build_matrix, write_matrix
+from reports import STATUSES, build_matrix, load_matrix, write_matrix
 from reports.screenshot import CHROMEDRIVER, CHROMIUM, chromium_driver
 
 _missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
@@ -161,7 +162,8 @@ def test_filter_hides_and_restores_rows(page):
     box.send_keys("resnet")
     assert visible_models(page) == ["resnet"]
     assert css(page, '#matrix tr.group[data-library="timm"]').is_displayed()
-    assert not css(page, '#matrix tr.group[data-library="transformers"]').is_displayed()
+    assert not any(g.is_displayed() for g in page.find_elements(By.CSS_SELECTOR,
+                                                                '#matrix tr.group[data-library="transformers"]'))
 
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("text-generation")  # tasks match too
@@ -186,3 +188,79 @@ def test_status_checkboxes_filter_rows(page):
     css(page, '#legend input[value="crashed"]').click()
     # ...until the remaining statuses are only xfail/skipped/timeout.
     assert sorted(visible_models(page)) == ["gpt2", "resnet"]
+
+
+# ---- a matrix of 10,000 cells: the published certificates, repeated over synthetic model types ---------
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "reports" / "support-matrix.json"
+
+
+def _measured_differently(cell: dict, copy: int) -> dict:
+    """The cell with its own measurements, as another model's certificate would have."""
+    factor = 1 + (copy % 997) / 1000
+    cell = json.loads(json.dumps(cell))
+    for key in ("duration_seconds", "export_seconds", "peak_memory_bytes", "memory_growth_bytes", "artefact_bytes"):
+        if isinstance(cell.get(key), (int, float)):
+            cell[key] = round(cell[key] * factor, 3) if isinstance(cell[key], float) else int(cell[key] * factor)
+    for output in (cell.get("outputs") or {}).values():
+        if isinstance(output.get("max_abs_diff"), float):
+            output["max_abs_diff"] *= factor
+    return cell
+
+
+def large_matrix(size: int) -> dict:
+    """``size`` cells: each published model type's cells again under new names (real certificates,
+    so the examples, variants and thresholds in them are the real ones), each with its own
+    measurements (durations, differences, memory, sizes)."""
+    cells = load_matrix(PUBLISHED)["cells"]
+    by_model: dict[tuple, list] = {}
+    for cell in cells:
+        by_model.setdefault((cell["library"], cell["model_type"]), []).append(cell)
+    groups = list(by_model.values())
+    out, copy = [], 0
+    while len(out) < size:
+        for cell in groups[copy % len(groups)]:
+            if len(out) == size:
+                break
+            name = f"{cell['model_type']}-{copy:04d}"
+            out.append({**_measured_differently(cell, copy), "model_type": name,
+                        "id": cell["id"].replace(f"/{cell['model_type']}/", f"/{name}/", 1)})
+        copy += 1
+    return build_matrix(out, versions=load_matrix(PUBLISHED)["versions"], profile="ci", seed=0)
+
+
+def test_a_10000_cell_page_stays_small_loads_and_filters(tmp_path_factory, driver):
+    """Prints the page's load and filter times in headless Chromium; asserts what it shows."""
+    matrix = large_matrix(10_000)
+    json_path, html_path = write_matrix(matrix, tmp_path_factory.mktemp("large"))
+    json_mb = json_path.stat().st_size / 1e6
+    assert json_mb < 10, f"{json_mb:.1f} MB of JSON for 10,000 cells"
+
+    driver.get(html_path.resolve().as_uri())
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return window.__matrixReady === true"))
+    load_ms = driver.execute_script(
+        "const t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd || performance.now();")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#matrix tr.model")
+    models = len({(c["library"], c["model_type"]) for c in matrix["cells"]})
+    assert 0 < len(rows) < 200  # only the rows in view exist
+    assert css(driver, "#visible-count").text == f"{models} of {models} models"
+
+    # keystrokes typing one model's name: the filter's input handler, timed inside the page
+    wanted = next(c for c in matrix["cells"] if c["library"] == "transformers")["model_type"]
+    expected = sorted({(c["library"], c["model_type"]) for c in matrix["cells"] if wanted in c["model_type"]})
+    filter_ms = driver.execute_script("""
+        const box = document.getElementById('filter');
+        const times = [];
+        for (const text of [...Array(arguments[0].length).keys()].map((i) => arguments[0].slice(0, i + 1))) {
+          box.value = text;
+          const start = performance.now();
+          box.dispatchEvent(new Event('input'));
+          times.push(performance.now() - start);
+        }
+        return times;""", wanted)
+    shown = [r.get_attribute("data-model-type") for r in driver.find_elements(By.CSS_SELECTOR, "#matrix tr.model")]
+    assert shown == [model for _, model in expected]
+    assert css(driver, "#visible-count").text == f"{len(expected)} of {models} models"
+    print(f"\n10,000 cells: JSON {json_mb:.2f} MB, HTML {html_path.stat().st_size / 1e6:.2f} MB; "
+          f"page load {load_ms:.0f} ms; filter keystrokes {', '.join(f'{t:.1f}' for t in filter_ms)} ms "
+          f"(max {max(filter_ms):.1f} ms)")

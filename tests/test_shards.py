@@ -13,7 +13,7 @@ import pytest
 from conformance.cases import Case
 from conformance.selection import Selection
 from conformance.shards import Shard, case_costs, split
-from reports import build_matrix, merge_partials
+from reports import build_matrix, load_matrix, merge_partials
 from reports.merge import MergeError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def test_sharded_runs_merge_into_what_one_run_writes_and_leave_reports_alone(tmp
 
     whole = run_certifier(tmp_path)
     assert whole.returncode == 0, whole.stdout[-3000:]
-    single = json.loads((tmp_path / "published" / "support-matrix.json").read_text())
+    single = load_matrix(tmp_path / "published" / "support-matrix.json")
     assert {c["id"]: c["status"] for c in merged["cells"]} == {c["id"]: c["status"] for c in single["cells"]}
     assert len(single["cells"]) == 4 and merged["registry"] == single["registry"]
     assert published.read_bytes() == before  # nothing here touched the published matrix
