@@ -165,6 +165,10 @@ def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 
             run = Run(variant)
             runs.append(run)
             _certify_run(case, run, build, seed, profile, workdir, example_budget)
+            if watch.over_budget and run.status in ("certified", "xfail"):
+                run.status, run.stage = "failed", "memory"
+                run.reason = (f"resident memory grew by {watch.growth_bytes / 2**30:.2f} GiB, "
+                              f"past the budget of {memory_budget / 2**30:.2f} GiB")
             if run.status in ("timeout", "skipped") or (variant is None and run.status not in ("certified", "xfail")):
                 break  # variants of a base model that does not pass tell nothing more
     release_memory()

@@ -1,11 +1,12 @@
-"""Memory of one certification: its peak resident memory, and a limit that fails it cleanly.
+"""Memory of one certification: its peak resident memory, and a budget that fails it cleanly.
 
 :class:`MemoryWatch` samples the process's resident memory from a thread while a cell runs
-(ONNX Runtime and torch release the GIL, so the sampler sees their peaks) and, with a budget,
-caps what the process may allocate above what it held when the cell started
-(``RLIMIT_DATA``). An allocation past the cap fails inside torch, numpy or ONNX Runtime with
-an error the certifier records as stage ``memory``, where an unbounded one would have the
-kernel kill the worker.
+(ONNX Runtime and torch release the GIL, so the sampler sees their peaks). The budget is on
+resident growth: a cell whose resident memory grew past it fails at stage ``memory``.
+Allocations are capped too (``RLIMIT_DATA``), at a multiple of the budget: that cap counts
+address space reserved but never touched (allocator arenas, thread stacks), so it only
+stops a runaway allocation with an error the certifier records, where an unbounded one
+would have the kernel kill the worker.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ try:
 except ImportError:  # not on every platform: measure only
     resource = None
 
-DEFAULT_MEMORY_BUDGET = 4 * 2**30  # bytes a cell may allocate above what its process held before it
+DEFAULT_MEMORY_BUDGET = 4 * 2**30  # resident bytes a cell may add to what its process held before it
+# The allocation cap over the budget: ONNX Runtime's thread pools and glibc's per-thread arenas
+# reserve gigabytes of address space they never touch.
+RESERVATION_FACTOR = 4
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -77,6 +81,12 @@ class MemoryWatch:
             return None
         return max(0, self.peak_bytes - self.start_bytes)
 
+    @property
+    def over_budget(self) -> bool:
+        """Resident memory grew past the budget (as sampled so far)."""
+        growth = self.growth_bytes
+        return self.budget_bytes is not None and growth is not None and growth > self.budget_bytes
+
     def _sample(self) -> None:
         now = resident_bytes()
         if now is not None:
@@ -108,7 +118,7 @@ class MemoryWatch:
             return
         with contextlib.suppress(ValueError, OSError):
             soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-            wanted = data + self.budget_bytes
+            wanted = data + RESERVATION_FACTOR * self.budget_bytes
             if hard != resource.RLIM_INFINITY:
                 wanted = min(wanted, hard)
             resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))

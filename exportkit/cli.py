@@ -64,9 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--exporter", default="onnx", help="exporter (default onnx)")
     tasks.add_argument("--library", help="only this library's registry")
 
-    support = commands.add_parser("support", help="is a model type certified? (reads the support matrix JSON)")
-    support.add_argument("model_type", help="model type, e.g. bert")
-    support.add_argument("--matrix", type=Path, help="support-matrix.json (default: reports/support-matrix.json)")
+    support = commands.add_parser(
+        "support", help="is a model type certified? (answers from the support matrix shipped with exportkit)")
+    support.add_argument("model_type", metavar="MODEL_TYPE_OR_DIR",
+                         help="model type (e.g. bert), or a local model directory to read it from")
+    support.add_argument("--matrix", type=Path, help="a support-matrix.json to read instead of the shipped one")
     support.add_argument("--library", help="only this library")
     support.add_argument("--json", action="store_true", help="print the matching cells as JSON")
     return parser
@@ -144,31 +146,69 @@ def list_tasks(args) -> int:
     return 0
 
 
+def shipped_matrix() -> Path:
+    """The support matrix published with this exportkit (package data of ``reports``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("reports").joinpath("support-matrix.json")))
+
+
+# Packages whose version decides what a certificate is worth: a user's may differ from the matrix's.
+CERTIFIED_WITH = ("torch", "transformers", "timm", "diffusers", "sentence-transformers", "onnx", "onnxruntime")
+
+
+def version_drift(matrix: dict) -> list[str]:
+    """``"torch 2.15.0 (certified with 2.14.1)"`` for each installed package the matrix saw another version of."""
+    from importlib import metadata
+
+    drift = []
+    for package in CERTIFIED_WITH:
+        certified = (matrix.get("versions") or {}).get(package)
+        try:
+            installed = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+        if certified and certified != installed:
+            drift.append(f"{package} {installed} (certified with {certified})")
+    return drift
+
+
 def support(args) -> int:
     from .tasks import normalize_model_type
 
-    path = args.matrix or Path("reports") / "support-matrix.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; run the certifier (`pytest conformance -n auto`) "
-                                "or pass --matrix")
+    path = args.matrix or shipped_matrix()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not a support matrix file; pass --matrix support-matrix.json")
     from reports import load_matrix  # the matrix's storage format is the renderer's to know
 
     matrix = load_matrix(path)
-    model_type = normalize_model_type(args.model_type)
+    wanted, library = args.model_type, args.library
+    if Path(wanted).is_dir():  # a local model directory: its library and model type
+        from .loading import infer_library, infer_model_type_from_dir
+
+        library = library or infer_library(wanted)
+        wanted = infer_model_type_from_dir(wanted, library)
+    model_type = normalize_model_type(wanted)
     cells = [cell for cell in matrix["cells"] if cell["model_type"] == model_type
-             and (not args.library or cell["library"] == args.library)]
+             and (not library or cell["library"] == library.replace("-", "_"))]
     if not cells:
         known = sorted({cell["model_type"] for cell in matrix["cells"]})
         from .task_names import did_you_mean
 
-        print(f"{args.model_type!r} is not in the support matrix{did_you_mean(model_type, known)}", file=sys.stderr)
+        print(f"{wanted!r} is not in the support matrix{did_you_mean(model_type, known)}", file=sys.stderr)
         return 1
+    drift = version_drift(matrix)
+    if drift:
+        print("exportkit: warning: the installed " + ", ".join(drift) + " differ from what the matrix certified",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(cells, indent=2))
         return 0
     certified = [cell for cell in cells if cell["status"] == "certified"]
-    print(f"{model_type}: {len(certified)} of {len(cells)} cells certified "
-          f"(matrix of {matrix.get('generated_at', '?')})")
+    versions = matrix.get("versions") or {}
+    print(f"{model_type}: {len(certified)} of {len(cells)} cells certified (matrix of "
+          f"{matrix.get('generated_at', '?')}; torch {versions.get('torch', '?')}, "
+          f"transformers {versions.get('transformers', '?')})")
     for cell in sorted(cells, key=lambda c: (c["library"], c["task"], c["column"])):
         detail = "" if cell["status"] == "certified" else f"  [{cell.get('stage') or '-'}] {cell.get('reason') or ''}"
         print(f"  {cell['library']:22s} {cell['task']:32s} {cell['column']:17s} {cell['status']}{detail}")

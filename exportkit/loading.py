@@ -16,22 +16,7 @@ from typing import Any
 
 from .errors import ModelLoadingError, UnsupportedTaskError
 from .task_names import Task
-
-# Task -> transformers Auto class name, per transformers 5.x.
-TRANSFORMERS_AUTO_CLASSES: dict[str, tuple[str, ...]] = {
-    "feature-extraction": ("AutoModel",),
-    "fill-mask": ("AutoModelForMaskedLM",),
-    "text-generation": ("AutoModelForCausalLM",),
-    "text2text-generation": ("AutoModelForSeq2SeqLM",),
-    "text-classification": ("AutoModelForSequenceClassification",),
-    "token-classification": ("AutoModelForTokenClassification",),
-    "question-answering": ("AutoModelForQuestionAnswering",),
-    "multiple-choice": ("AutoModelForMultipleChoice",),
-    "image-classification": ("AutoModelForImageClassification",),
-    "zero-shot-image-classification": ("AutoModelForZeroShotImageClassification", "AutoModel"),
-    "audio-classification": ("AutoModelForAudioClassification",),
-    "automatic-speech-recognition": ("AutoModelForCTC", "AutoModelForSpeechSeq2Seq"),
-}
+from .transformers_auto import TRANSFORMERS_AUTO_CLASSES
 
 # Class-name suffix -> task, for inferring a task from a model or its config's architectures.
 _SUFFIX_TO_TASK = [
@@ -120,6 +105,30 @@ def infer_model_type(model: Any) -> str:
     if library == "diffusers":
         return "vae-decoder" if type(model).__name__.startswith("Autoencoder") else type(model).__name__.lower()
     return model.config.model_type
+
+
+def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None = None) -> str:
+    """The registry model type of the model in a local directory, read from its files (no weights loaded)."""
+    path = _local_dir(model_dir)
+    library = (library or _infer_library_from_dir(path)).replace("-", "_")
+    if library == "sentence_transformers":
+        for candidate in (path, *sorted(p for p in path.iterdir() if p.is_dir())):
+            config = _read_json(candidate / "config.json")
+            if "model_type" in config:
+                return config["model_type"]
+        raise ModelLoadingError(f"{path} holds no transformer config.json with a model_type")
+    config = _read_json(path / "config.json")
+    if library == "timm":
+        architecture = config.get("architecture")
+        if not architecture:
+            raise ModelLoadingError(f"{path}/config.json names no timm 'architecture'")
+        return timm_family(architecture)
+    if library == "diffusers":
+        class_name = config.get("_class_name", "")
+        return "vae-decoder" if class_name.startswith("Autoencoder") else class_name.lower()
+    if "model_type" not in config:
+        raise ModelLoadingError(f"{path}/config.json names no model_type")
+    return config["model_type"]
 
 
 def timm_family(architecture: str) -> str:

@@ -29,15 +29,17 @@ class NormalizedConfig:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name == "config":
             raise AttributeError(name)
-        path = self._mapping.get(name.lower(), name)
-        value: Any = self.config
-        for part in path.split("."):
-            if not hasattr(value, part):
-                raise AttributeError(
-                    f"{type(self.config).__name__} has no attribute {path!r} (normalized name {name!r})"
-                )
-            value = getattr(value, part)
-        return value
+        paths = self._mapping.get(name.lower(), name)
+        # A tuple of paths: the first the config has (configs spell one size several ways).
+        for path in (paths,) if isinstance(paths, str) else paths:
+            value: Any = self.config
+            for part in path.split("."):
+                if not hasattr(value, part):
+                    break
+                value = getattr(value, part)
+            else:
+                return value
+        raise AttributeError(f"{type(self.config).__name__} has no attribute {paths!r} (normalized name {name!r})")
 
     def has(self, name: str) -> bool:
         try:
@@ -58,6 +60,32 @@ class NormalizedTextConfig(NormalizedConfig):
     }
 
 
+class NormalizedAnyTextConfig(NormalizedConfig):
+    """Text sizes under whichever name a transformers config gives them (its ``attribute_map``
+    covers most; these are the spellings it does not), read from its text sub-config where the
+    model is a composite (``get_text_config()``)."""
+
+    ATTRIBUTES = {
+        "vocab_size": ("vocab_size",),
+        "hidden_size": ("hidden_size", "d_model", "n_embd", "dim"),
+        "num_layers": ("num_hidden_layers", "n_layer", "num_layers", "n_layers"),
+        "num_attention_heads": ("num_attention_heads", "n_head", "num_heads", "n_heads"),
+        "num_key_value_heads": ("num_key_value_heads", "num_kv_heads", "multi_query_group_num"),
+        "head_dim": ("head_dim", "d_kv", "attention_head_size"),
+        "max_position_embeddings": ("max_position_embeddings", "n_positions", "max_seq_len",
+                                    "max_sequence_length", "n_ctx", "max_target_positions"),
+        "type_vocab_size": ("type_vocab_size",),
+        "encoder_num_layers": ("encoder_layers", "num_layers", "num_hidden_layers"),
+        "decoder_num_layers": ("decoder_layers", "num_decoder_layers", "num_hidden_layers"),
+        "encoder_num_attention_heads": ("encoder_attention_heads", "num_heads", "num_attention_heads"),
+        "decoder_num_attention_heads": ("decoder_attention_heads", "num_heads", "num_attention_heads"),
+    }
+
+    def __init__(self, config: Any, allow_new: bool = False, **kwargs: str):
+        text = config.get_text_config() if hasattr(config, "get_text_config") else config
+        super().__init__(text if text is not None else config, allow_new=allow_new, **kwargs)
+
+
 class NormalizedTextConfigWithGQA(NormalizedTextConfig):
     ATTRIBUTES = {**NormalizedTextConfig.ATTRIBUTES, "num_key_value_heads": "num_key_value_heads"}
 
@@ -74,6 +102,14 @@ class NormalizedSeq2SeqConfig(NormalizedTextConfig):
 
 class NormalizedVisionConfig(NormalizedConfig):
     ATTRIBUTES = {"image_size": "image_size", "num_channels": "num_channels"}
+
+
+class NormalizedAnyVisionConfig(NormalizedConfig):
+    """Image sizes of a vision model, read from its vision sub-config where the model is a
+    composite (CLIP's or SigLIP's image classifier)."""
+
+    ATTRIBUTES = {"image_size": ("vision_config.image_size", "image_size"),
+                  "num_channels": ("vision_config.num_channels", "num_channels")}
 
 
 class NormalizedTextAndVisionConfig(NormalizedConfig):

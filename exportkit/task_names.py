@@ -21,8 +21,17 @@ TASKS: dict[str, str] = {
     "multiple-choice": "multiple-choice logits",
     "image-classification": "image classification logits",
     "zero-shot-image-classification": "image-text similarity logits",
+    "zero-shot-object-detection": "boxes and their similarity to text queries",
+    "object-detection": "box logits and coordinates",
+    "image-segmentation": "mask logits (instance, panoptic or universal segmentation)",
+    "semantic-segmentation": "per-pixel class logits",
+    "depth-estimation": "a depth map",
+    "masked-im": "the image reconstructed from masked patches",
+    "image-to-image": "an image made from an image (super-resolution)",
     "audio-classification": "audio classification logits",
-    "automatic-speech-recognition": "CTC logits over audio frames",
+    "audio-frame-classification": "per-frame audio classification logits",
+    "audio-xvector": "speaker embeddings (x-vectors) and their logits",
+    "automatic-speech-recognition": "speech recognition logits (CTC over audio frames, or a decoder's)",
     "sentence-similarity": "a pooled, normalized sentence embedding",
     "latent-decoding": "an image decoded from a latent sample (VAE decoder)",
 }
@@ -43,6 +52,13 @@ SYNONYMS: dict[str, str] = {
     "ctc": "automatic-speech-recognition",
     "image-feature-extraction": "feature-extraction",
     "sentence-embedding": "sentence-similarity",
+    "audio-ctc": "automatic-speech-recognition",
+    "speech-recognition": "automatic-speech-recognition",
+    "instance-segmentation": "image-segmentation",
+    "panoptic-segmentation": "image-segmentation",
+    "universal-segmentation": "image-segmentation",
+    "masked-image-modeling": "masked-im",
+    "super-resolution": "image-to-image",
 }
 
 

@@ -159,6 +159,24 @@ def register(
     return decorator
 
 
+def register_derived(model_type: str, task: str | Task, config_cls: type, *, origin: str,
+                     library: str = "transformers") -> bool:
+    """Register a derived config for one pair unless the pair is declared already (the declaration wins).
+
+    ``origin`` says where the entry was derived from (shown by ``list_registrations`` and the matrix).
+    Returns whether the entry was added.
+    """
+    registry = _REGISTRIES[_check_library(library)]
+    parsed = Task.parse(task)
+    backend = getattr(config_cls, "EXPORTER", None)
+    key = (normalize_model_type(model_type), backend, parsed)
+    if key in registry._entries:
+        return False
+    make_backend_config_constructor_for_task(config_cls, parsed)  # refuses -with-past early
+    registry.add(Registration(registry.library, key[0], backend, parsed, config_cls, origin))
+    return True
+
+
 def unregister(library: str, model_type: str, exporter: str, task: str) -> None:
     """Remove one entry (for tests and for users replacing a built-in config)."""
     registry = _REGISTRIES[_check_library(library)]

@@ -58,12 +58,13 @@ def test_export_from_a_local_directory_validates_twice(capsys, tmp_path):
     assert "'past_sequence_length': 0" in validated[1]  # an empty cache is checked too
 
 
-def _matrix(tmp_path):
-    def cell(model_type, task, column, status, **extra):
-        return {"id": f"transformers/{model_type}/{column}/{task}", "library": "transformers",
-                "model_type": model_type, "exporter": "onnx", "column": column, "task": task,
-                "status": status, "stage": None, **extra}
+def cell(model_type, task, column, status, **extra):
+    return {"id": f"transformers/{model_type}/{column}/{task}", "library": "transformers",
+            "model_type": model_type, "exporter": "onnx", "column": column, "task": task,
+            "status": status, "stage": None, **extra}
 
+
+def _matrix(tmp_path):
     records = [
         cell("bert", "text-classification", "onnx-dynamo", "certified"),
         cell("bert", "fill-mask", "onnx-torchscript", "failed", stage="compare", reason="max abs diff 0.3"),
@@ -91,4 +92,33 @@ def test_support_for_an_unknown_model_type_or_missing_matrix(capsys, tmp_path):
     assert main(["support", "berty", "--matrix", str(path)]) == 1
     assert "did you mean 'bert'" in capsys.readouterr().err
     assert main(["support", "bert", "--matrix", str(tmp_path / "nope.json")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "not a support matrix file" in capsys.readouterr().err
+
+
+def test_support_answers_from_the_shipped_matrix_anywhere(capsys, tmp_path, monkeypatch):
+    from exportkit.cli import shipped_matrix
+    from reports import load_matrix
+
+    monkeypatch.chdir(tmp_path)  # outside a checkout: the matrix comes with the package
+    assert main(["support", "bert"]) == 0
+    out = capsys.readouterr().out
+    shipped = [c for c in load_matrix(shipped_matrix())["cells"] if c["model_type"] == "bert"]
+    certified = sum(c["status"] == "certified" for c in shipped)
+    assert f"bert: {certified} of {len(shipped)} cells certified" in out
+
+
+def test_support_reads_the_model_type_from_a_local_directory(capsys, tmp_path):
+    path = _matrix(tmp_path)
+    model_dir = tmp_path / "my-model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text(json.dumps({"model_type": "bert", "architectures": ["BertModel"]}))
+    assert main(["support", str(model_dir), "--matrix", str(path)]) == 0
+    assert "bert: 1 of 2 cells certified" in capsys.readouterr().out
+
+
+def test_support_warns_when_installed_versions_differ_from_the_certified_ones(capsys, tmp_path):
+    records = [cell("bert", "feature-extraction", "onnx-dynamo", "certified")]
+    path, _ = write_matrix(build_matrix(records, versions={"torch": "0.0.1"}), tmp_path)
+    assert main(["support", "bert", "--matrix", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "(certified with 0.0.1)" in captured.err and "torch 0.0.1" in captured.out

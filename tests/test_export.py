@@ -428,3 +428,26 @@ def test_weights_over_the_threshold_go_to_external_data(bert, tmp_path, monkeypa
     assert result.artefact_bytes == path.stat().st_size + sum(p.stat().st_size for p in external)
     report = validate_model_outputs(bert.config, bert.model, path)
     assert report.ok
+
+
+def test_mixture_of_experts_blocks_export_through_the_kernel_that_traces():
+    """transformers' CPU default experts kernel counts tokens with histc (no ONNX symbolic) and its
+    eager loop visits only the routed experts: the export patches in the batched kernel, which
+    computes the same outputs."""
+    from conformance.zoo import build_tiny_model
+    from exportkit.exporters.onnx.patcher import EXPORTABLE_EXPERTS, experts_patches
+
+    model = build_tiny_model("transformers", "qwen3-moe", "text-generation", seed=0).model.eval()
+    specs = experts_patches(model)
+    assert specs and all(spec.custom_op == EXPORTABLE_EXPERTS for spec in specs)
+    ids = torch.randint(0, model.config.vocab_size, (2, 7))
+    with torch.no_grad():
+        reference = model(input_ids=ids).logits
+        config = specs[0].o
+        saved = config._experts_implementation_internal
+        config._experts_implementation_internal = EXPORTABLE_EXPERTS
+        try:
+            patched = model(input_ids=ids).logits
+        finally:
+            config._experts_implementation_internal = saved
+    torch.testing.assert_close(patched, reference, atol=1e-5, rtol=1e-5)

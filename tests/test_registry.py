@@ -22,6 +22,7 @@ from exportkit.errors import (
     UnsupportedTaskError,
 )
 from exportkit.exporters.onnx import OnnxConfig
+from exportkit.exporters.onnx.models.auto import AutoOnnxConfig
 from exportkit.exporters.onnx.models.decoders import GPT2OnnxConfig
 from exportkit.exporters.onnx.models.diffusion import VaeDecoderOnnxConfig
 from exportkit.exporters.onnx.models.encoders import BertOnnxConfig, RobertaOnnxConfig
@@ -227,8 +228,11 @@ def test_supported_tasks_never_silently_pick_a_library():
 
 def test_supported_tasks_for_decoder_include_with_past():
     tasks = TasksManager.get_supported_tasks_for_model_type("gpt2", "onnx")
-    assert set(tasks) == {"feature-extraction", "feature-extraction-with-past", "text-generation",
-                          "text-generation-with-past"}
+    assert {"feature-extraction", "feature-extraction-with-past", "text-generation",
+            "text-generation-with-past"} <= set(tasks)
+    derived = TasksManager.get_supported_tasks_for_model_type("deberta-v2", "onnx")
+    assert set(derived) == {"feature-extraction", "fill-mask", "text-classification", "token-classification",
+                            "question-answering", "multiple-choice"}
     assert bound_keywords(tasks["text-generation-with-past"]) == {"use_past": True, "task": "text-generation"}
 
 
@@ -265,10 +269,10 @@ def test_unknown_model_type_within_a_library():
 
 def test_unsupported_task_names_supported_tasks():
     with pytest.raises(UnsupportedTaskError) as info:
-        constructor_for("text-generation", model_type="bert", library_name="transformers")
+        constructor_for("image-classification", model_type="bert", library_name="transformers")
     message = str(info.value)
     assert isinstance(info.value, ValueError)
-    assert "'bert'" in message and "text-generation" in message
+    assert "'bert'" in message and "image-classification" in message
     for task in ("fill-mask", "text-classification", "question-answering"):
         assert task in message
 
@@ -433,8 +437,38 @@ def test_registration_constructor(gpt2_config):
     assert entry.constructor(gpt2_config).use_past
 
 
+DERIVED_ORIGIN = re.compile(r"exportkit/exporters/onnx/models/auto\.py \(derived through (Auto\w+)\)")
+
+
+def test_every_derived_origin_names_the_auto_class_that_maps_the_pair():
+    from exportkit.transformers_auto import backing_auto_class
+
+    derived = [e for e in TasksManager.list_registrations() if e.config_cls is AutoOnnxConfig]
+    assert derived
+    for entry in derived:
+        match = DERIVED_ORIGIN.fullmatch(entry.origin)
+        assert match, entry.origin
+        assert backing_auto_class(entry.model_type, entry.task.name)[0] == match.group(1), entry.key
+
+
+def test_every_registered_model_type_has_each_of_its_auto_backed_pairs():
+    from exportkit.exporters.onnx.models.auto import CACHE_TASKS, REGISTERED_MODEL_TYPES
+    from exportkit.tasks import normalize_model_type
+    from exportkit.transformers_auto import auto_pairs
+
+    registered = {(e.model_type, str(e.task)) for e in TasksManager.list_registrations(library="transformers")}
+    wanted = {normalize_model_type(t) for t in REGISTERED_MODEL_TYPES}
+    for model_type, task, _, _ in auto_pairs():
+        if normalize_model_type(model_type) in wanted:
+            assert (normalize_model_type(model_type), task) in registered, (model_type, task)
+            if task in CACHE_TASKS:
+                assert (normalize_model_type(model_type), f"{task}-with-past") in registered, (model_type, task)
+
+
 def test_every_origin_points_at_a_registering_class_decorator():
     for entry in TasksManager.list_registrations():
+        if entry.config_cls is AutoOnnxConfig:
+            continue  # derived from an Auto mapping: the test above
         match = re.fullmatch(r"(exportkit/.+\.py):(\d+)", entry.origin)
         assert match, entry.origin
         path, line = REPO_ROOT / match.group(1), int(match.group(2))
@@ -461,6 +495,7 @@ def tiny_model_config(library: str, model_type: str):
 
 
 ALL_REGISTRATIONS = TasksManager.list_registrations()
+DECLARED_REGISTRATIONS = [e for e in ALL_REGISTRATIONS if e.config_cls is not AutoOnnxConfig]
 
 
 def _check_part(part, where):
@@ -488,7 +523,9 @@ def _check_part(part, where):
     part.generate_dummy_inputs(**validation)
 
 
-@pytest.mark.parametrize("entry", ALL_REGISTRATIONS, ids=lambda e: "/".join(e.key))
+@pytest.mark.parametrize("entry", DECLARED_REGISTRATIONS + [
+    # the registered derived pairs (every Auto-backed pair: test_a_derived_config_builds_or_says_why_it_cannot)
+    e for e in ALL_REGISTRATIONS if e.config_cls is AutoOnnxConfig], ids=lambda e: "/".join(e.key))
 def test_registration_builds_a_usable_config(entry):
     config = entry.constructor(tiny_model_config(entry.library, entry.model_type))
     assert isinstance(config, entry.config_cls)
@@ -499,6 +536,22 @@ def test_registration_builds_a_usable_config(entry):
     assert parts
     for stem, part in parts.items():
         _check_part(part, f"{'/'.join(entry.key)}:{stem}")
+
+
+# One Auto-backed pair of each kind of derived middle-end, registered or not yet.
+DERIVED_KINDS = [("qwen3", "text-generation", True), ("bart", "text2text-generation", True),
+                 ("bart", "text-classification", False), ("siglip", "zero-shot-image-classification", False),
+                 ("wav2vec2", "audio-frame-classification", False), ("llama", "question-answering", False),
+                 ("convnext", "feature-extraction", False)]
+
+
+@pytest.mark.parametrize(("model_type", "task", "use_past"), DERIVED_KINDS, ids=lambda v: str(v))
+def test_a_derived_config_is_usable(model_type, task, use_past):
+    config = AutoOnnxConfig(transformers.AutoConfig.for_model(model_type), task=task,
+                            **({"use_past": True} if use_past else {}))
+    assert config.task == task and getattr(config, "use_past", False) == use_past
+    for stem, part in config.submodels().items():
+        _check_part(part, f"{model_type}/{task}:{stem}")
 
 
 # ---- TasksManager task helpers ---------------------------------------------------------------------------
@@ -769,3 +822,60 @@ def test_load_timm_directory(timm_resnet, tmp_path):
     assert loaded.num_classes == 10
     for name, tensor in timm_resnet.state_dict().items():
         assert torch.equal(tensor, loaded.state_dict()[name]), name
+
+
+def test_a_derived_config_builds_or_says_why_it_cannot():
+    """Every pair an Auto class backs (registered or not yet) derives a config from its model
+    type's default config, or raises DerivedConfigError naming the cause: never another error."""
+    from exportkit.exporters.onnx.models.auto import DerivedConfigError
+    from exportkit.transformers_auto import auto_pairs
+
+    built, refused = 0, 0
+    for model_type, task, _, _ in auto_pairs():
+        try:
+            model_config = tiny_model_config("transformers", model_type)
+        except Exception:  # noqa: BLE001  transformers refuses its own default config for a few types
+            continue
+        try:
+            config = AutoOnnxConfig(model_config, task=task)
+        except DerivedConfigError as refusal:
+            assert str(refusal), (model_type, task)
+            refused += 1
+            continue
+        assert isinstance(config, AutoOnnxConfig) and config.task == task, (model_type, task)
+        built += 1
+    assert built > 1000, (built, refused)
+
+# ---- what the derivation decides, from what transformers says -------------------------------------
+
+def test_a_derived_config_takes_only_the_inputs_its_model_reads():
+    from exportkit.exporters.onnx import TextEncoderOnnxConfig
+
+    deberta = AutoOnnxConfig(transformers.DebertaV2Config(type_vocab_size=0), task="token-classification")
+    assert list(deberta.inputs) == ["input_ids", "attention_mask"]  # forward names token_type_ids; no table for it
+    typed = AutoOnnxConfig(transformers.DebertaV2Config(type_vocab_size=2), task="token-classification")
+    assert "token_type_ids" in typed.inputs
+    # an encoder-decoder's classifier makes its decoder inputs itself: one graph over the encoder's inputs
+    bart = AutoOnnxConfig(transformers.BartConfig(), task="text-classification")
+    assert isinstance(bart, TextEncoderOnnxConfig) and list(bart.inputs) == ["input_ids", "attention_mask"]
+    assert set(bart.submodels()) == {"model"}
+
+
+def test_derived_outputs_follow_the_kind_of_backbone():
+    from exportkit.exporters.onnx import TextAndVisionOnnxConfig
+
+    convnext = AutoOnnxConfig(transformers.ConvNextConfig(), task="feature-extraction")
+    assert len(convnext.output_specs["last_hidden_state"].axes) == 4  # feature maps
+    dinov2 = AutoOnnxConfig(transformers.Dinov2Config(), task="feature-extraction")
+    assert len(dinov2.output_specs["last_hidden_state"].axes) == 3  # token sequences
+    siglip = AutoOnnxConfig(transformers.SiglipConfig(), task="feature-extraction")
+    assert isinstance(siglip, TextAndVisionOnnxConfig) and "pixel_values" in siglip.inputs
+    classifier = AutoOnnxConfig(transformers.SiglipConfig(), task="image-classification")
+    assert classifier.input_specs["pixel_values"].axes[2].default == transformers.SiglipConfig().vision_config.image_size
+
+
+def test_a_derived_causal_head_of_a_padding_offset_family_keeps_its_cache_inside_the_position_table():
+    config = AutoOnnxConfig(transformers.XLMRobertaConfig(max_position_embeddings=66, pad_token_id=1),
+                            task="text-generation", use_past=True)
+    table = config.axis_table()
+    assert table["past_sequence_length"].max == table["total_sequence_length"].max == 64

@@ -6,12 +6,18 @@ import pytest
 import torch
 
 from conformance.zoo import MissingRecipeError, TinyModel, build_tiny_model, has_recipe
+from exportkit.exporters.onnx.models.auto import AutoOnnxConfig
 from exportkit.tasks import TasksManager
 
 MAX_PARAMETERS = 5_000_000
 REGISTRATIONS = TasksManager.list_registrations()
+# The zoo builds every derived pair through its Auto class; whether it can is the certifier's
+# build stage. Built here: every declared family, and one derived pair of each kind.
+DERIVED_SAMPLE = {("deberta-v2", "token-classification"), ("modernbert", "fill-mask"),
+                  ("swin", "image-classification"), ("convnext", "feature-extraction")}
+BUILT = [r for r in REGISTRATIONS if r.config_cls is not AutoOnnxConfig or (r.model_type, r.task.name) in DERIVED_SAMPLE]
 # A "-with-past" task exports the same model as its bare task: build each model once.
-MODEL_KEYS = sorted({(r.library, r.model_type, r.task.name) for r in REGISTRATIONS})
+MODEL_KEYS = sorted({(r.library, r.model_type, r.task.name) for r in BUILT})
 REPRESENTATIVE = [
     ("transformers", "llama", "text-generation"),
     ("timm", "efficientnet", "image-classification"),  # batch-norm buffers as well as weights
@@ -32,7 +38,7 @@ def test_every_registration_has_a_recipe():
 
 
 def test_every_registered_export_config_accepts_the_tiny_config(zoo):
-    for r in REGISTRATIONS:
+    for r in BUILT:
         tiny = zoo[r.library, r.model_type, r.task.name]
         assert not tiny.model.training, tiny.description
         config = r.constructor(tiny.config)

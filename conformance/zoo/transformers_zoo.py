@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from exportkit.loading import TRANSFORMERS_AUTO_CLASSES
+from exportkit.exporters.onnx.models.auto import is_causal_family
+from exportkit.transformers_auto import backing_auto_class, task_model_class
 from exportkit.task_names import Task
 
 from .base import MissingRecipeError, describe
@@ -22,13 +23,19 @@ TINY_SIZES: dict[str, int] = {
     # widths
     "hidden_size": 32, "d_model": 32, "n_embd": 32, "dim": 32,
     "intermediate_size": 37, "d_ff": 37, "hidden_dim": 37, "n_inner": 37,
+    # mixture of experts: few experts, two routed a token. Expert widths are a multiple of four
+    # floats: transformers' grouped kernel needs 16-byte aligned rows (real widths always are).
+    "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4, "num_experts_per_tok": 2,
+    "moe_intermediate_size": 40, "shared_expert_intermediate_size": 40,
     "embedding_size": 16, "projection_dim": 16, "pooler_output_size": 32, "output_hidden_size": 32,
+    # hierarchical vision transformers (Swin and kin): the first stage's width, divisible by its heads
+    "embed_dim": 24,
     "classifier_proj_size": 16,
     # T5's per-head size, kept apart from d_model / num_heads (8) as in t5-3b: the cache must use d_kv.
     "d_kv": 16,
     # depths
     "num_hidden_layers": 2, "num_layers": 2, "num_decoder_layers": 2, "n_layer": 2, "n_layers": 2,
-    "encoder_layers": 2, "decoder_layers": 2,
+    "encoder_layers": 2, "decoder_layers": 2, "depths": 1,  # per stage: one block each
     # attention heads; fewer key/value heads than query heads keeps grouped-query attention exercised
     "num_attention_heads": 4, "num_heads": 4, "n_head": 4, "n_heads": 4,
     "encoder_attention_heads": 4, "decoder_attention_heads": 4, "num_key_value_heads": 2,
@@ -44,6 +51,9 @@ TINY_SIZES: dict[str, int] = {
     "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16,
 }
 
+EXPERT_COUNTS = ("num_experts", "num_local_experts", "n_routed_experts")
+MOE_WIDTH = TINY_SIZES["moe_intermediate_size"]
+
 # What the general rule cannot know, per model type.
 OVERRIDES: dict[str, dict[str, Any]] = {
     # Four stages keep the real 32x downsampling; bottleneck blocks divide widths by 4.
@@ -52,6 +62,16 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "t5": {"decoder_start_token_id": 0},
     # MPNet's attention computes 32 relative-position buckets whatever its config says.
     "mpnet": {"relative_attention_num_buckets": 32},
+    # ConvNeXt's four stages keep their 32x downsampling with narrow stages of one block.
+    "convnext": {"hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
+    # Swin attends in windows that must fit its last stage's feature map: 64 / 4 / 2**3 = 2.
+    # Its num_layers counts its stages (len(depths)) and its hidden size is the last stage's width
+    # (24 * 2**3): the masked-image decoder reads both.
+    "swin": {"image_size": 64, "window_size": 2, "encoder_stride": 32, "num_layers": 4, "hidden_size": 192},
+    # DETR's default backbone is timm's resnet50; a tiny transformers ResNet stands in.
+    "detr": {"num_queries": 8, "backbone_config": {
+        "model_type": "resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
+        "out_features": ["stage4"]}},
 }
 
 # Structural switches a family's checkpoints differ by, each certified beside the base tiny
@@ -106,10 +126,14 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
     defaults = config_cls()
     fields = defaults.to_dict()
     kwargs = {name: _shrink(fields[name], tiny) for name, tiny in TINY_SIZES.items() if name in fields}
+    if any(fields.get(name) for name in EXPERT_COUNTS):  # experts as wide as the feed-forward
+        kwargs.update({name: MOE_WIDTH for name in ("intermediate_size",) if name in fields})
     kwargs = {name: value for name, value in kwargs.items() if value != fields[name]}
     for name, sub_cls in getattr(config_cls, "sub_configs", {}).items():
         if name in fields and isinstance(fields[name], dict):
-            kwargs[name] = _tiny_kwargs(sub_cls, {})
+            sub_cls = _concrete_config_class(sub_cls, fields[name])
+            if sub_cls is not None:
+                kwargs[name] = {**_tiny_kwargs(sub_cls, {}), "model_type": fields[name].get("model_type", sub_cls.model_type)}
     kwargs.update(overrides)
     vocab_size = kwargs.get("vocab_size", fields.get("vocab_size"))
     if isinstance(vocab_size, int):
@@ -121,6 +145,16 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
         moved = {value: vocab_size - 1 - rank for rank, value in enumerate(outside)}
         kwargs.update({name: moved[value] for name, value in token_ids.items() if value in moved})
     return kwargs
+
+
+def _concrete_config_class(sub_cls: type, default: dict[str, Any]) -> type | None:
+    """A composite config's sub-config class; ``AutoConfig`` (any type) resolves by the default's model_type."""
+    from transformers import CONFIG_MAPPING, AutoConfig
+
+    if sub_cls is not AutoConfig:
+        return sub_cls
+    model_type = default.get("model_type")
+    return CONFIG_MAPPING[model_type] if model_type in CONFIG_MAPPING else None
 
 
 def variants(model_type: str) -> tuple[str, ...]:
@@ -141,8 +175,17 @@ def tiny_config(model_type: str, task: str | Task = "feature-extraction", varian
         raise MissingRecipeError(f"{model_type!r} has no variant {variant!r}; it has {list(VARIANTS.get(family, {}))}")
     changes = VARIANTS[family][variant] if variant is not None else {}
     kwargs = _tiny_kwargs(config_cls, {**OVERRIDES.get(family, {}), **changes, **overrides})
-    if Task.parse(task).name in LABELLED_TASKS:
+    task_name = Task.parse(task).name
+    if task_name in LABELLED_TASKS:
         kwargs.setdefault("num_labels", NUM_LABELS)
+    defaults = config_cls()
+    if task_name == "text-classification" and getattr(defaults, "pad_token_id", 0) is None:
+        # a decoder classifies at the last token before padding: fine-tuned checkpoints name
+        # their padding token (commonly end-of-sequence), or batches of more than one fail
+        eos = kwargs.get("eos_token_id", getattr(defaults, "eos_token_id", None))
+        kwargs.setdefault("pad_token_id", eos if isinstance(eos, int) else 0)
+    if task_name == "text-generation" and not is_causal_family(key) and getattr(defaults, "is_decoder", True) is False:
+        kwargs.setdefault("is_decoder", True)  # an encoder family's causal head is a decoder (BertLMHeadModel)
     return config_cls(**kwargs)
 
 
@@ -157,31 +200,21 @@ def _config_key(model_type: str) -> str | None:
 
 
 def model_class(model_type: str, task: str | Task):
-    """The model class for ``task`` from the first auto class that knows ``model_type``, or None."""
-    import transformers
-
-    key = _config_key(model_type)
-    if key is None:
-        return None
-    config_cls = transformers.CONFIG_MAPPING[key]
-    for name in TRANSFORMERS_AUTO_CLASSES.get(Task.parse(task).name, ()):
-        mapping = getattr(transformers, name)._model_mapping
-        if config_cls in mapping:
-            found = mapping[config_cls]
-            # Some types map to several classes (DeiT: with and without teacher); the auto class
-            # would pick by ``config.architectures``, which a config built from scratch lacks.
-            return found[0] if isinstance(found, (list, tuple)) else found
-    return None
+    """The model class an Auto class maps ``model_type`` to for ``task``, or None."""
+    return task_model_class(model_type, Task.parse(task).name)
 
 
 def has_recipe(model_type: str, task: str | Task) -> bool:
-    return model_class(model_type, task) is not None
+    """An Auto class maps the pair: the zoo builds it through that class."""
+    return backing_auto_class(model_type, Task.parse(task).name) is not None
 
 
 def build(model_type: str, task: str | Task, variant: str | None = None):
     cls = model_class(model_type, task)
     if cls is None:
-        raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}")
+        found = backing_auto_class(model_type, Task.parse(task).name)
+        raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}" + (
+            f": {found[0]} maps it to {found[1]}, which this transformers does not define" if found else ""))
     config = tiny_config(model_type, task, variant)
     model = cls(config)
     return model, describe(model, *_sizes(config))

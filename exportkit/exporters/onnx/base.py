@@ -18,6 +18,15 @@ class OnnxConfig(ExporterConfig):
     EXPORTER = "onnx"
     DEFAULT_ONNX_OPSET: ClassVar[int] = 18
 
+    def reserved_positions(self) -> int:
+        """Position embeddings the model never gives to a token (RoBERTa starts after its padding id)."""
+        return 0
+
+    def patching_specs(self, model: torch.nn.Module) -> list:
+        from .patcher import experts_patches
+
+        return super().patching_specs(model) + experts_patches(model)
+
 
 def past_sequence_axis(max_positions: int | None) -> Axis:
     # Length 0 is a real case: the first step of generation starts from an empty cache.
@@ -78,6 +87,8 @@ class OnnxConfigWithPast(OnnxConfig):
         table = super().axis_table()
         nc = self._normalized_config
         max_positions = nc.max_position_embeddings if nc.has("max_position_embeddings") else None
+        if max_positions is not None:
+            max_positions -= self.reserved_positions()
         table["past_sequence_length"] = past_sequence_axis(max_positions)
         table["total_sequence_length"] = total_sequence_axis(max_positions)
         table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)

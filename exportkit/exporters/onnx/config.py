@@ -50,10 +50,6 @@ class TextEncoderOnnxConfig(OnnxConfig):
     }
     _TASK_TO_OUTPUTS = TEXT_ENCODER_OUTPUTS
 
-    def reserved_positions(self) -> int:
-        """Position embeddings the model never gives to a token (RoBERTa starts after its padding id)."""
-        return 0
-
     def axis_table(self) -> dict[str, Axis]:
         return {
             **super().axis_table(),
@@ -329,17 +325,23 @@ class AudioOnnxConfig(OnnxConfig):
         "automatic-speech-recognition": {"logits": ("batch_size", "num_frames", None)},
         "audio-classification": {"logits": ("batch_size", None)},
     }
-    def min_audio_samples(self) -> int:
-        """The fewest samples from which the convolutional feature encoder makes two frames.
+    def min_frames(self) -> int:
+        """The fewest feature frames the model takes: two (one would have torch.export fix the
+        frame axis to the constant 1), more where its head convolves frames (x-vector TDNN layers)."""
+        frames = 2
+        if self.task == "audio-xvector":
+            kernels, dilations = self._config.tdnn_kernel, self._config.tdnn_dilation
+            frames += sum((kernel - 1) * dilation for kernel, dilation in zip(kernels, dilations))
+        return frames
 
-        One frame is not enough: torch.export would fix the frame axis to the constant 1.
-        """
+    def min_audio_samples(self) -> int:
+        """The fewest samples from which the convolutional feature encoder makes :meth:`min_frames` frames."""
         kernels, strides = self._config.conv_kernel, self._config.conv_stride
         receptive_field, hop = kernels[0], strides[0]
         for kernel, stride in zip(kernels[1:], strides[1:]):
             receptive_field += (kernel - 1) * hop
             hop *= stride
-        return receptive_field + hop
+        return receptive_field + (self.min_frames() - 1) * hop
 
     def axis_table(self) -> dict[str, Axis]:
         return {

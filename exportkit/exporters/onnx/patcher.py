@@ -77,3 +77,24 @@ def dynamic_rope_patches(model: torch.nn.Module, max_positions: int | None) -> l
         if isinstance(rope_type, str) and "dynamic" in rope_type and limit is not None and max_positions <= limit:
             specs.append(PatchingSpec(o=module, name="rope_type", custom_op="default"))
     return specs
+
+
+# The mixture-of-experts kernel that exports: it gathers each token's experts' weights, so its
+# graph has static shapes. transformers' default on CPU ("grouped_mm") counts tokens per expert
+# with ``histc`` and the eager loop visits only the experts one input routes to: neither traces.
+EXPORTABLE_EXPERTS = "batched_mm"
+
+
+def experts_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Run every mixture-of-experts block of ``model`` through :data:`EXPORTABLE_EXPERTS` while it is exported.
+
+    The kernels compute the same sum over the same routed experts; only the schedule differs.
+    """
+    configs = {}
+    for module in model.modules():
+        # transformers' ``use_experts_implementation`` gives an experts block these attributes
+        config = getattr(module, "config", None)
+        if hasattr(module, "is_concatenated") and hasattr(config, "_experts_implementation_internal"):
+            configs[id(config)] = config
+    return [PatchingSpec(o=config, name="_experts_implementation_internal", custom_op=EXPORTABLE_EXPERTS)
+            for config in configs.values() if config._experts_implementation_internal != EXPORTABLE_EXPERTS]

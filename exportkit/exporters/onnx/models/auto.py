@@ -1,0 +1,260 @@
+"""Every (model type, task) a transformers Auto class backs: its export config, derived.
+
+The modules beside this one declare the families whose export needs more than transformers
+says. For every other pair that an Auto class of one of exportkit's tasks maps, the export
+config is derived when it is built from a model config (``AutoOnnxConfig(config, task=...)``);
+the pairs of the model types in ``REGISTERED_MODEL_TYPES`` are registered, and certified:
+
+* the task's model class, from the Auto mapping (imported only then);
+* its ``main_input_name`` and forward signature: text, image or audio, encoder, decoder or
+  encoder-decoder, and which of the middle-end config's inputs it takes;
+* the model config, read through its own ``attribute_map`` (and its text sub-config for a
+  composite model): sizes, position table, cache geometry.
+
+What transformers does not say is declared per model type in ``DECLARED``: one row each, and
+only where the derivation is not enough.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from typing import Any, ClassVar
+
+from ....errors import ExportKitError
+from ....normalized_config import NormalizedAnyTextConfig, NormalizedAnyVisionConfig, NormalizedTextAndVisionConfig
+from ....task_names import Task
+from ....tasks import normalize_model_type, register_derived
+from ....transformers_auto import TRANSFORMERS_AUTO_CLASSES, auto_mapping, auto_pairs, backing_auto_class
+from ..config import (
+    TEXT_ENCODER_OUTPUTS,
+    AudioOnnxConfig,
+    TextAndVisionOnnxConfig,
+    TextDecoderOnnxConfig,
+    TextEncoderOnnxConfig,
+    TextSeq2SeqOnnxConfig,
+    VisionOnnxConfig,
+)
+
+# Tasks whose export can carry a KV cache: registered with "-with-past" too.
+CACHE_TASKS = ("text-generation", "text2text-generation")
+
+# Outputs by task of a model whose main input is an image (None: a size the model decides).
+VISION_OUTPUTS: dict[str, dict[str, tuple]] = {
+    "feature-extraction": {"last_hidden_state": ("batch_size", None, None)},
+    "image-classification": {"logits": ("batch_size", None)},
+    "object-detection": {"logits": ("batch_size", None, None), "pred_boxes": ("batch_size", None, None)},
+    "semantic-segmentation": {"logits": ("batch_size", None, None, None)},
+    "depth-estimation": {"predicted_depth": ("batch_size", None, None)},
+    "masked-im": {"reconstruction": ("batch_size", None, None, None)},
+    "image-to-image": {"reconstruction": ("batch_size", None, None, None)},
+}
+
+# Outputs by task of a model that takes raw audio samples.
+AUDIO_OUTPUTS: dict[str, dict[str, tuple]] = {
+    "feature-extraction": {"last_hidden_state": ("batch_size", "num_frames", None)},
+    "automatic-speech-recognition": {"logits": ("batch_size", "num_frames", None)},
+    "audio-classification": {"logits": ("batch_size", None)},
+    "audio-frame-classification": {"logits": ("batch_size", "num_frames", None)},
+    "audio-xvector": {"logits": ("batch_size", None), "embeddings": ("batch_size", None)},
+}
+
+def _vision_outputs(model_type: str, task: str) -> dict[str, tuple]:
+    """A convolutional backbone's features are maps (batch, channels, height, width); a vision
+    transformer's are token sequences. transformers configs of the former list stage widths."""
+    from transformers import CONFIG_MAPPING
+
+    key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
+    if task == "feature-extraction" and key in CONFIG_MAPPING and "hidden_sizes" in CONFIG_MAPPING[key]().to_dict():
+        return {"last_hidden_state": ("batch_size", None, None, None)}
+    return VISION_OUTPUTS[task]
+
+
+# Tasks an encoder-decoder text model exports as encoder and decoder graphs.
+SEQ2SEQ_TASKS = ("feature-extraction", "text2text-generation")
+# Tasks a model taking text and images exports as one graph over both.
+TEXT_AND_VISION_TASKS = ("feature-extraction", "zero-shot-image-classification")
+
+TEXT_AND_VISION_OUTPUTS = {
+    "logits_per_image": ("image_batch_size", "text_batch_size"),
+    "logits_per_text": ("text_batch_size", "image_batch_size"),
+    "text_embeds": ("text_batch_size", None),
+    "image_embeds": ("image_batch_size", None),
+}
+
+# Per model type, what the derivation cannot know: config class attributes to set (a
+# tolerance, padding sides, a middle-end to use instead, ...). One row a model type.
+DECLARED: dict[str, dict[str, Any]] = {
+    # T5's derived heads are as precise as its declared family
+    "t5": {"ATOL_FOR_VALIDATION": 1e-4},
+}
+
+
+class DerivedConfigError(ExportKitError):
+    """No export config can be derived for this model type and task."""
+
+
+def forward_parameters(model_cls: type) -> set[str]:
+    """The inputs ``model_cls.forward`` names. Its ``**kwargs`` (attention options in transformers 5)
+    are not inputs: a model that does not name an input does not read it."""
+    parameters = inspect.signature(model_cls.forward).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+
+
+def is_causal_family(model_type: str) -> bool:
+    """A decoder-only family: a causal LM, neither a masked LM nor an encoder-decoder model."""
+    causal, masked = auto_mapping("AutoModelForCausalLM"), auto_mapping("AutoModelForMaskedLM")
+    seq2seq = auto_mapping("AutoModelForSeq2SeqLM")
+    return model_type in causal and model_type not in masked and model_type not in seq2seq
+
+
+def counts_positions_from_padding(model_cls: type) -> bool:
+    """RoBERTa and its kin number positions from after the padding id: the table holds that many fewer."""
+    module = sys.modules.get(model_cls.__module__)
+    return any(inspect.isclass(value) and hasattr(value, "create_position_ids_from_input_ids")
+               for value in vars(module).values()) if module else False
+
+
+class AutoOnnxConfig:
+    """Registered for every derived pair, and the root of every derived config class.
+
+    Built directly (as the registry does), it builds the config derived for the model
+    config's type and the task instead. A derived class adds to its middle-end the model class
+    it was derived from, and a call that passes the model only the inputs its forward takes.
+    """
+
+    EXPORTER = "onnx"
+    SUPPORTS_PAST = True  # the registered root: "-with-past" is registered only for CACHE_TASKS
+    MODEL_CLASS: ClassVar[type | None] = None
+    FORWARD_PARAMETERS: ClassVar[frozenset[str]] = frozenset()
+    COUNTS_POSITIONS_FROM_PADDING: ClassVar[bool] = False
+
+    def __new__(cls, config: Any = None, task: str = "feature-extraction", **kwargs: Any):
+        if cls is not AutoOnnxConfig:
+            return super().__new__(cls)
+        model_type = getattr(config, "model_type", None)
+        if not model_type:
+            raise DerivedConfigError(f"{type(config).__name__} names no model_type to derive an export config from")
+        derived = derived_config_class(model_type, Task.parse(task).name)
+        try:
+            return derived(config, task=task, **kwargs)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # a config that lacks what the derived middle-end reads (no attention heads in a
+            # state-space model, per-layer sizes, ...): the derivation does not fit it
+            raise DerivedConfigError(f"{model_type!r}: {derived.__name__} does not fit its config: "
+                                     f"{type(error).__name__}: {error}") from error
+
+    @classmethod
+    def supported_task_names(cls) -> set[str]:
+        if cls is AutoOnnxConfig:
+            return set(TRANSFORMERS_AUTO_CLASSES)
+        return super().supported_task_names()
+
+    def model_kwargs(self, inputs):
+        kwargs = super().model_kwargs(inputs)
+        return {name: value for name, value in kwargs.items() if name in self.FORWARD_PARAMETERS}
+
+    @property
+    def input_specs(self):
+        specs = super().input_specs
+        if getattr(self._config, "type_vocab_size", 1) == 0:  # named by forward, but no token-type table
+            specs.pop("token_type_ids", None)
+        return specs
+
+    def reserved_positions(self) -> int:
+        if not self.COUNTS_POSITIONS_FROM_PADDING:
+            return super().reserved_positions()
+        return (getattr(self._config, "pad_token_id", None) or 0) + 1
+
+
+def _filtered(inputs: dict[str, tuple], parameters: set[str]) -> dict[str, tuple]:
+    return {name: axes for name, axes in inputs.items() if name in parameters}
+
+
+def _text_config(base: type, task: str, parameters: set[str]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"NORMALIZED_CONFIG_CLASS": NormalizedAnyTextConfig}
+    if issubclass(base, TextSeq2SeqOnnxConfig):
+        attrs["ENCODER_INPUTS"] = _filtered(base.ENCODER_INPUTS, parameters)
+        return attrs
+    attrs["INPUTS"] = _filtered(base.INPUTS, parameters)
+    if task in TEXT_ENCODER_OUTPUTS and task not in base._TASK_TO_OUTPUTS:
+        attrs["_TASK_TO_OUTPUTS"] = {**base._TASK_TO_OUTPUTS, task: TEXT_ENCODER_OUTPUTS[task]}
+    return attrs
+
+
+@functools.cache
+def derived_config_class(model_type: str, task: str) -> type:
+    """The export config class of ``model_type`` for ``task``, derived as the module doc says."""
+    import transformers
+
+    found = backing_auto_class(model_type, task)
+    if found is None:
+        raise DerivedConfigError(f"no transformers Auto class maps {model_type!r} for task {task!r}")
+    auto_class, class_name = found
+    try:
+        model_cls = getattr(transformers, class_name, None)
+        if model_cls is None:
+            raise DerivedConfigError(f"transformers {transformers.__version__} has no class {class_name} "
+                                     f"(its {auto_class} maps {model_type!r} to it)")
+        parameters = forward_parameters(model_cls)
+    except ImportError as error:  # a class that needs a package exportkit does not install
+        raise DerivedConfigError(f"{model_type!r}: {class_name} cannot be imported here: "
+                                 f"{str(error).strip().splitlines()[0]}") from error
+    main = getattr(model_cls, "main_input_name", None)
+    declared = dict(DECLARED.get(normalize_model_type(model_type), {}))
+    base = declared.pop("base", None)
+    attrs: dict[str, Any] = {}
+    if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
+        base = base or TextAndVisionOnnxConfig
+        attrs["_TASK_TO_OUTPUTS"] = {task: TEXT_AND_VISION_OUTPUTS}
+    elif main == "input_ids":
+        if base is None:
+            if task == "text-generation" or (task != "text2text-generation" and "decoder_input_ids" not in parameters
+                                             and is_causal_family(model_type)):
+                base = TextDecoderOnnxConfig
+            elif task in SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
+                base = TextSeq2SeqOnnxConfig
+            else:
+                # an encoder, or an encoder-decoder's classifier / extractive head, which makes
+                # its decoder inputs from the encoder's: one graph over the encoder's inputs
+                base = TextEncoderOnnxConfig
+        attrs.update(_text_config(base, task, parameters))
+        attrs["COUNTS_POSITIONS_FROM_PADDING"] = counts_positions_from_padding(model_cls)
+    elif main == "pixel_values" and task in VISION_OUTPUTS:
+        base = base or VisionOnnxConfig
+        attrs["NORMALIZED_CONFIG_CLASS"] = NormalizedAnyVisionConfig
+        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task)}
+    elif main == "input_values" and task in AUDIO_OUTPUTS:
+        base = base or AudioOnnxConfig
+        attrs["_TASK_TO_OUTPUTS"] = {task: AUDIO_OUTPUTS[task]}
+    elif base is None:
+        raise DerivedConfigError(f"{model_type!r}: {class_name} takes {main!r} as its main input for {task!r}: "
+                                 "no middle-end config exports that yet (declare one in DECLARED)")
+    if issubclass(base, TextAndVisionOnnxConfig):
+        attrs.setdefault("NORMALIZED_CONFIG_CLASS", NormalizedTextAndVisionConfig)
+    attrs.update(MODEL_CLASS=model_cls, FORWARD_PARAMETERS=frozenset(parameters),
+                 SUPPORTS_PAST=base.SUPPORTS_PAST, __module__=__name__,
+                 __doc__=f"Derived from {class_name} ({auto_class}).", **declared)
+    return type(f"{class_name}OnnxConfig", (AutoOnnxConfig, base), attrs)
+
+
+# The model types whose Auto-backed pairs are registered so far (each has every task its Auto
+# classes back). Coverage grows by adding types here, each step with its certified matrix,
+# until it is every type the Auto classes map; the declared families' other tasks join the same way.
+REGISTERED_MODEL_TYPES = frozenset({"deberta-v2", "modernbert", "convnext", "dinov2", "swin"})
+
+
+def register_auto_pairs() -> int:
+    """Register the Auto-backed pairs of ``REGISTERED_MODEL_TYPES`` that no family declares; the count added."""
+    registered = {normalize_model_type(t) for t in REGISTERED_MODEL_TYPES}
+    added = 0
+    for model_type, task, auto_class, _ in auto_pairs():
+        if normalize_model_type(model_type) not in registered:
+            continue
+        # one origin per Auto class: the sample certifies each derivation path once
+        origin = f"{__name__.replace('.', '/')}.py (derived through {auto_class})"
+        tasks = (task, f"{task}-with-past") if task in CACHE_TASKS else (task,)
+        for registered_task in tasks:
+            added += register_derived(model_type, registered_task, AutoOnnxConfig, origin=origin)
+    return added
