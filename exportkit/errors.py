@@ -25,6 +25,10 @@ class RegistryError(ExportKitError):
     """A registration that would leave the registry inconsistent (a duplicate key, a missing output spec)."""
 
 
+class UnsupportedOpsetError(ExportKitError, ValueError):
+    """An opset the chosen engine does not write."""
+
+
 class RequirementError(ExportKitError):
     """The installed torch or transformers is older than an export config needs."""
 
@@ -55,3 +59,14 @@ class ShapeMismatchError(ValidationError):
 
 class AtolError(ValidationError):
     pass
+
+
+# Exit statuses shared by every command line (`exportkit ...`, `python -m reports ...`);
+# README "Exit status" documents them.
+EXIT_OK = 0
+EXIT_NO = 1  # a question answered no: not certified, not in the matrix, a regression found
+EXIT_BAD_INPUT = 2  # the request was wrong (arguments, files, model directory); nothing was changed
+EXIT_EXPORT_FAILED = 3  # the model could not be exported; nothing was changed
+EXIT_VALIDATION_FAILED = 4  # the export does not reproduce the model; nothing was changed
+EXIT_INTERNAL = 70  # a defect of exportkit itself (EX_SOFTWARE): rerun with --debug and report it
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; nothing was changed

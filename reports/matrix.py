@@ -22,6 +22,16 @@ STAGES = (
 REQUIRED_KEYS = ("id", "library", "model_type", "exporter", "column", "task", "status")
 
 
+# Fields a reader prints or renders beside the identifying ones: a string (or null) each.
+TEXT_KEYS = ("stage", "reason", "error", "engine", "reproduce", "registered_at")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print to a terminal: control characters (escape codes, bells, line
+    breaks) from a matrix become visible ``\\x..`` escapes instead of acting on the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
 def _validate(record: Any, index: int) -> None:
     if not isinstance(record, dict):
         raise ValueError(f"record #{index}: expected a dict, got {type(record).__name__}")
@@ -36,6 +46,9 @@ def _validate(record: Any, index: int) -> None:
         raise ValueError(
             f"record {rid}: unknown status {record['status']!r} (expected one of {', '.join(STATUSES)})"
         )
+    for key in TEXT_KEYS:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise ValueError(f"record {rid}: {key!r} must be a string or null, got {type(record[key]).__name__}")
     stage = record.get("stage")
     if stage is not None and stage not in STAGES:
         raise ValueError(f"record {rid}: unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
@@ -283,13 +296,44 @@ def write_matrix(matrix: dict, out_dir: Path, *, basename: str = "support-matrix
     return json_path, html_path
 
 
+def read_json_file(path: str | os.PathLike) -> Any:
+    """The JSON document in a regular file; ValueError (naming the file) for anything else.
+    A FIFO or a directory is refused before it is opened: reading a FIFO would block."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: invalid JSON at line {error.lineno}: {error.msg}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read it: {error.strerror or error}") from None
+
+
 def load_matrix(path: str | os.PathLike) -> dict:
-    """Read a matrix written by write_matrix, checking it is one, with every cell whole."""
-    with open(path, encoding="utf-8") as fh:
-        matrix = json.load(fh)
+    """Read a matrix written by write_matrix, checking it is one, with every cell whole and
+    every field a reader prints of the type it expects."""
+    matrix = read_json_file(path)
     if not isinstance(matrix, dict) or not isinstance(matrix.get("rows", matrix.get("cells")), list):
-        raise ValueError(f"{path}: not a support matrix (no 'rows' or 'cells')")
+        raise ValueError(f"{path}: not a support matrix (no 'rows' or 'cells' list)")
     version = matrix.get("schema_version")
     if version not in (1, SCHEMA_VERSION):
         raise ValueError(f"{path}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
-    return expand(matrix) if "rows" in matrix else matrix  # stored compact, or written whole
+    if "rows" in matrix:  # stored compact
+        try:
+            matrix = expand(matrix)
+        except (TypeError, KeyError, IndexError, AttributeError) as error:
+            raise ValueError(f"{path}: malformed compact matrix ({type(error).__name__}: {error})") from None
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+    for key in ("versions",):
+        if matrix.get(key) is not None and not isinstance(matrix[key], dict):
+            raise ValueError(f"{path}: {key!r} must be an object")
+    for index, cell in enumerate(matrix["cells"]):
+        try:
+            _validate(cell, index)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+    return matrix

@@ -47,6 +47,8 @@ def merge_partials(paths: list[Path]) -> dict:
             seen[cell["id"]] = path
             cells.append(cell)
     registry_ids = first["partial"].get("registry_ids") or []
+    if not isinstance(registry_ids, list) or not all(isinstance(i, str) for i in registry_ids):
+        raise MergeError(f"{first_path}: 'partial.registry_ids' must be a list of case ids")
     missing = sorted(set(registry_ids) - set(seen))
     stale = sorted(set(seen) - set(registry_ids))
     if missing:

@@ -240,18 +240,16 @@ def test_cli_renders_jsonl_and_matrix_json(records, tmp_path, capsys):
 def test_cli_reports_bad_input(records, tmp_path, capsys):
     jsonl = tmp_path / "records.jsonl"
     jsonl.write_text(json.dumps(records[0]) + "\n{not json\n")
-    assert main(["render", str(jsonl), "--out", str(tmp_path)]) == 1
+    assert main(["render", str(jsonl), "--out", str(tmp_path)]) == 2
     assert "records.jsonl:2: invalid JSON" in capsys.readouterr().err
 
     jsonl.write_text(json.dumps(make_record(status="weird")) + "\n")
-    assert main(["render", str(jsonl), "--out", str(tmp_path)]) == 1
+    assert main(["render", str(jsonl), "--out", str(tmp_path)]) == 2
     assert "unknown status 'weird'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [jsonl]
 
-    with pytest.raises(SystemExit) as exc:
-        main(["render", str(tmp_path / "missing.json"), "--out", str(tmp_path)])
-    assert exc.value.code == 2
-    assert "input file not found" in capsys.readouterr().err
+    assert main(["render", str(tmp_path / "missing.json"), "--out", str(tmp_path)]) == 2
+    assert "missing.json: no such file" in capsys.readouterr().err
 
 
 # -- compact storage -------------------------------------------------------------

@@ -121,7 +121,7 @@ def test_merge_command_writes_the_matrix_and_fails_cleanly(tmp_path):
     first, second = partial(tmp_path, "a", IDS[:2], IDS), partial(tmp_path, "b", IDS[2:], IDS)
     assert main(["merge", str(first), str(second), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "support-matrix.json").exists() and (tmp_path / "out" / "support-matrix.html").exists()
-    assert main(["merge", str(first), "--out", str(tmp_path / "refused")]) == 1
+    assert main(["merge", str(first), "--out", str(tmp_path / "refused")]) == 2
     assert not (tmp_path / "refused").exists()
 
 
