@@ -30,7 +30,7 @@ def pytest_addoption(parser):
     group.addoption("--exporter", help="certify only this exporter (e.g. onnx)")
     group.addoption("--engine", help="certify only these engines: dynamo, torchscript")
     group.addoption("--task", help="certify only tasks matching this glob (comma-separated)")
-    group.addoption("--conformance-seed", type=int, default=0, help="seed of tiny models, inputs and hypothesis (default 0)")
+    group.addoption("--conformance-seed", type=int, default=0, help="seed of tiny models, inputs and hypothesis, >= 0 (default 0)")
     group.addoption("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT,
                     help=f"seconds one case may take before it is recorded as timed out (default "
                          f"{DEFAULT_CASE_TIMEOUT:g})")
@@ -56,7 +56,9 @@ def published_matrix(config) -> Path:
     return Path(config.rootpath) / "reports" / "support-matrix.json"
 
 
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's own plugin loads the profile
 def pytest_configure(config):
+    check_options(config)
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
     from .selection import Selection
@@ -77,6 +79,34 @@ def pytest_configure(config):
         partial_dir = Path(partial) if partial else Path(config.rootpath) / "conformance-artefacts" / "partials"
         config.pluginmanager.register(CertificateCollector(config, selection, out_dir, partial_dir),
                                       "exportkit-certificates")
+
+
+def check_options(config) -> None:
+    """Bad option values are a usage error naming the option (pytest exit status 4), not a crash
+    or a matrix of failed cells."""
+    import math
+
+    profile = config.getoption("hypothesis_profile", None)
+    if profile is not None:
+        try:
+            settings.get_profile(profile)
+        except Exception:  # hypothesis raises InvalidArgument for an unregistered name
+            from .profiles import PROFILES
+
+            raise pytest.UsageError(f"--hypothesis-profile {profile!r} is not a profile; the harness has "
+                                    f"{', '.join(PROFILES)}") from None
+    positive = {"case_timeout": "--case-timeout", "memory_budget": "--memory-budget",
+                "example_budget": "--example-budget"}
+    for dest, flag in positive.items():
+        value = config.getoption(dest)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise pytest.UsageError(f"{flag} must be a finite number > 0, not {value}")
+    if config.getoption("conformance_seed") < 0:
+        raise pytest.UsageError(f"--conformance-seed must be >= 0, not {config.getoption('conformance_seed')}")
+    for dest, flag in (("matrix_dir", "--matrix-dir"), ("partial_dir", "--partial-dir")):
+        chosen = config.getoption(dest)
+        if chosen is not None and Path(chosen).exists() and not Path(chosen).is_dir():
+            raise pytest.UsageError(f"{flag} {chosen} exists and is not a directory")
 
 
 def pytest_generate_tests(metafunc):

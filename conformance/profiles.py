@@ -7,6 +7,7 @@
 from hypothesis import settings
 
 DEFAULT_PROFILE = "ci"
+PROFILES = ("ci", "thorough")
 
 settings.register_profile("ci", max_examples=8, derandomize=True, deadline=None, database=None, print_blob=False)
 settings.register_profile("thorough", max_examples=60, deadline=None, database=None)
