@@ -7,7 +7,10 @@ instead of waiting on a network that may not be there.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -17,6 +20,8 @@ from typing import Any
 from .errors import ModelLoadingError, UnsupportedTaskError
 from .task_names import Task
 from .transformers_auto import TRANSFORMERS_AUTO_CLASSES
+
+logger = logging.getLogger(__name__)
 
 # Class-name suffix -> task, for inferring a task from a model or its config's architectures.
 _SUFFIX_TO_TASK = [
@@ -119,10 +124,7 @@ def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None 
         raise ModelLoadingError(f"{path} holds no transformer config.json with a model_type")
     config = _read_json(path / "config.json")
     if library == "timm":
-        architecture = config.get("architecture")
-        if not architecture:
-            raise ModelLoadingError(f"{path}/config.json names no timm 'architecture'")
-        return timm_family(architecture)
+        return timm_family(_timm_architecture(path, config))
     if library == "diffusers":
         class_name = config.get("_class_name", "")
         return "vae-decoder" if class_name.startswith("Autoencoder") else class_name.lower()
@@ -186,79 +188,261 @@ def timm_total_stride(model: Any) -> int | None:
 # ---- loading -------------------------------------------------------------------------------
 
 def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
+    """A JSON object from a regular file; {} when there is none (never blocks on a FIFO)."""
+    if not path.exists():
         return {}
-    except json.JSONDecodeError as error:
+    if not path.is_file():
+        raise ModelLoadingError(f"{path} is not a regular file")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelLoadingError(f"{path} is not valid JSON: {error}") from error
+    except OSError as error:
+        raise ModelLoadingError(f"cannot read {path}: {error.strerror or error}") from error
+    if not isinstance(document, dict):
+        raise ModelLoadingError(f"{path} holds a JSON {type(document).__name__}, not an object")
+    for key in ("model_type", "architecture", "_class_name"):
+        if key in document and not isinstance(document[key], str):
+            raise ModelLoadingError(f"{path}: {key!r} must be a string, not {json.dumps(document[key])[:60]}")
+    return document
 
 
 def _local_dir(model_dir: str | os.PathLike) -> Path:
+    if not str(model_dir).strip():
+        raise ModelLoadingError("the model directory is empty: pass --model DIR")
     path = Path(model_dir).expanduser()
     if path.is_dir():
         return path
-    looks_like_hub_id = isinstance(model_dir, str) and model_dir.count("/") <= 1 and not path.exists()
+    if path.exists():
+        raise ModelLoadingError(f"{str(model_dir)!r} is not a directory: pass the directory that holds config.json")
+    text = str(model_dir)
+    looks_like_hub_id = (text.count("/") <= 1 and not text.startswith((".", "/", "~"))
+                         and re.fullmatch(r"[\w.-]+(/[\w.-]+)?", text) is not None)
     hint = (
         " It looks like a model hub id: exportkit loads models from local directories only and never downloads. "
         "Download the model on a machine with network access (e.g. `huggingface-cli download ID --local-dir DIR`) "
         "and pass that directory."
         if looks_like_hub_id else ""
     )
-    raise ModelLoadingError(f"{str(model_dir)!r} is not a local directory.{hint}")
+    raise ModelLoadingError(f"{text!r} is not a local directory.{hint}")
+
+
+@contextlib.contextmanager
+def offline():
+    """No network inside the block, whatever HF_HUB_OFFLINE the user's environment sets."""
+    saved = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    patched = []
+    try:
+        import huggingface_hub.constants as hub_constants  # read once at import: patch the value too
+
+        patched.append((hub_constants, hub_constants.HF_HUB_OFFLINE))
+        hub_constants.HF_HUB_OFFLINE = True
+    except ImportError:
+        pass
+    try:
+        yield
+    finally:
+        for module, value in patched:
+            module.HF_HUB_OFFLINE = value
+        if saved is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved
+
+
+# Unpickling can run code: exportkit reads safetensors unless the user opts in to pickles.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def _weight_folders(path: Path, library: str) -> list[Path]:
+    """The folders a library reads weights from for a model directory."""
+    if library == "sentence_transformers":
+        modules = _read_json_list(path / "modules.json")
+        return [path] + [path / m["path"] for m in modules
+                         if isinstance(m, dict) and isinstance(m.get("path"), str) and m["path"]]
+    if library == "diffusers" and (path / "vae").is_dir():
+        return [path / "vae"]
+    return [path]
+
+
+def _read_json_list(path: Path) -> list:
+    if not path.is_file():
+        return []
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelLoadingError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(document, list):
+        raise ModelLoadingError(f"{path} holds a JSON {type(document).__name__}, not a list")
+    return document
+
+
+def check_weight_files(path: Path, library: str, allow_pickle: bool = False) -> None:
+    """Refuse a folder whose only weights are pickles, unless the user allows them."""
+    if allow_pickle:
+        return
+    for folder in _weight_folders(path, library):
+        if not folder.is_dir():
+            continue
+        files = [f for f in folder.iterdir() if f.is_file()]
+        pickles = sorted(f.name for f in files if f.name.endswith(PICKLE_SUFFIXES) and "training_args" not in f.name)
+        if pickles and not any(f.name.endswith(".safetensors") for f in files):
+            raise ModelLoadingError(
+                f"{folder} holds pickled weights only ({', '.join(pickles[:3])}); exportkit reads safetensors, "
+                "since unpickling can run code. Convert them to safetensors, or pass --allow-pickle "
+                "(allow_pickle=True) to load them with torch's weights-only unpickler")
 
 
 def load_model(model_dir: str | os.PathLike, task: str | None = None, library: str | None = None,
-               trust_remote_code: bool = False, device: str = "cpu", dtype: str | None = None) -> Any:
-    """Load a model from a local directory for ``task`` (inferred when not given), without network."""
+               trust_remote_code: bool = False, device: str = "cpu", dtype: str | None = None,
+               allow_pickle: bool = False, allow_random_weights: bool = False) -> Any:
+    """Load a model from a local directory for ``task`` (inferred when not given), without network.
+
+    Weights are read from safetensors files (pickles only with ``allow_pickle``, through torch's
+    weights-only unpickler). A checkpoint that leaves weights the export reads at random
+    values (missing, or of another size) or that is deeper than its config raises
+    :class:`~exportkit.weights.IncompleteWeightsError` unless ``allow_random_weights``.
+    """
+    from .weights import check_weights, transformers_weight_reports
+
     path = _local_dir(model_dir)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     library = (library or _infer_library_from_dir(path)).replace("-", "_")
     parsed = Task.parse(task or infer_task(path))
+    check_weight_files(path, library, allow_pickle)
     try:
-        if library == "transformers":
-            import torch
-
-            cls = model_class_for_task(parsed, library)
-            kwargs = {"local_files_only": True, "trust_remote_code": trust_remote_code}
-            if dtype:
-                kwargs["dtype"] = getattr(torch, dtype)
-            model = cls.from_pretrained(path, **kwargs)
-        elif library == "sentence_transformers":
-            from sentence_transformers import SentenceTransformer
-
-            model = SentenceTransformer(str(path), device=device, local_files_only=True,
-                                        trust_remote_code=trust_remote_code)
-        elif library == "diffusers":
-            from diffusers import AutoencoderKL
-
-            subfolder = "vae" if (path / "vae").is_dir() else None
-            model = AutoencoderKL.from_pretrained(path, subfolder=subfolder, local_files_only=True)
-        elif library == "timm":
-            model = _load_timm(path)
-        else:
-            raise ValueError(f"unknown library {library!r}")
+        with offline(), transformers_weight_reports() as reports:
+            model = _load(path, parsed, library, trust_remote_code, device, dtype, allow_pickle, reports)
+            model = model.to(device).eval()
     except ModelLoadingError:
         raise
-    except (OSError, ValueError, TypeError, RuntimeError) as error:
-        raise ModelLoadingError(f"could not load a {library} model for {parsed} from {path}: {error}") from error
-    return model.to(device).eval()
+    except MemoryError as error:
+        raise ModelLoadingError(f"the model in {path} does not fit in memory (check config.json's sizes)") from error
+    except Exception as error:  # a loader's own error, whatever its type: say what and where
+        raise ModelLoadingError(f"could not load a {library} model for {parsed} from {path}: "
+                                f"{type(error).__name__}: {error}") from error
+    if allow_random_weights:
+        for report in reports:
+            if report.missing or report.mismatched:
+                logger.warning("%d weights missing from %s or of another size are random (allowed)",
+                               len(report.missing | report.mismatched), path)
+    else:
+        for note in check_weights(reports, functools.partial(_export_outputs, model, parsed, library), str(path)):
+            logger.info(note)
+    return model
 
 
-def _load_timm(path: Path):
-    import timm
-    from safetensors.torch import load_file
+def _load(path: Path, task: Task, library: str, trust_remote_code: bool, device: str, dtype: str | None,
+          allow_pickle: bool, reports: list):
+    from .weights import WeightReport
 
+    safetensors_only = None if allow_pickle else True
+    if library == "transformers":
+        import torch
+
+        _refuse_custom_code(path, trust_remote_code)
+        kwargs = {"local_files_only": True, "trust_remote_code": trust_remote_code,
+                  "use_safetensors": safetensors_only, "ignore_mismatched_sizes": True}
+        if dtype:
+            kwargs["dtype"] = getattr(torch, dtype)
+        return model_class_for_task(task, library).from_pretrained(path, **kwargs)
+    if library == "sentence_transformers":
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(path), device=device, local_files_only=True, trust_remote_code=trust_remote_code,
+                                   model_kwargs={"use_safetensors": safetensors_only})
+    if library == "diffusers":
+        from diffusers import AutoencoderKL
+
+        subfolder = "vae" if (path / "vae").is_dir() else None
+        with _quiet("diffusers"):  # its own warning on missing weights; check_weights judges them
+            model, info = AutoencoderKL.from_pretrained(path, subfolder=subfolder, local_files_only=True,
+                                                        use_safetensors=safetensors_only, output_loading_info=True)
+        reports.append(WeightReport.from_loading_info(model, info))
+        return model
+    if library == "timm":
+        model, report = _load_timm(path, allow_pickle)
+        reports.append(report)
+        return model
+    raise ModelLoadingError(f"unknown library {library!r}")
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    library_logger = logging.getLogger(logger_name)
+    level = library_logger.level
+    library_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        library_logger.setLevel(level)
+
+
+def _refuse_custom_code(path: Path, trust_remote_code: bool) -> None:
+    """A config naming its own modelling code runs it only with --trust-remote-code."""
     config = _read_json(path / "config.json")
+    if config.get("auto_map") and not trust_remote_code:
+        from transformers import CONFIG_MAPPING
+
+        if config.get("model_type") not in CONFIG_MAPPING:
+            raise ModelLoadingError(
+                f"{path} brings its own modelling code (auto_map in config.json); read it, then pass "
+                "--trust-remote-code (trust_remote_code=True) to run it")
+
+
+def _export_outputs(model, task: Task, library: str):
+    """The model's outputs as the export computes them (what a random weight must not reach)."""
+    from .exporters.onnx.wrapper import ExportableModule
+    from .tasks import TasksManager
+
+    constructor = TasksManager.get_exporter_config_constructor("onnx", model=model, task=str(task), library_name=library)
+    config = constructor(model_config(model))
+    wrapper = ExportableModule(model, config)
+    device = next(model.parameters()).device
+    dummy = config.generate_dummy_inputs(framework="pt")
+    return wrapper(*(t.to(device) for t in wrapper.example_args(dummy)))
+
+
+def _timm_architecture(path: Path, config: dict) -> str:
     architecture = config.get("architecture")
     if not architecture:
         raise ModelLoadingError(f"{path}/config.json names no timm 'architecture'")
+    if ":" in architecture:  # hf-hub:..., local-dir:...: timm would fetch or read elsewhere
+        raise ModelLoadingError(f"{path}/config.json: architecture {architecture!r} names a location; "
+                                "exportkit builds timm models by architecture name from this directory only")
+    return architecture
+
+
+# timm model_args that point at files or the hub: a config.json must not make exportkit read them.
+_TIMM_FILE_ARGS = re.compile(r"checkpoint|pretrained|path|file|url|hub", re.IGNORECASE)
+
+
+def _load_timm(path: Path, allow_pickle: bool):
+    import timm
+    import torch
+    from safetensors.torch import load_file
+
+    from .weights import WeightReport
+
+    config = _read_json(path / "config.json")
+    architecture = _timm_architecture(path, config)
+    model_args = config.get("model_args", {})
+    if not isinstance(model_args, dict):
+        raise ModelLoadingError(f"{path}/config.json: 'model_args' must be an object")
+    refused = sorted(key for key in model_args if _TIMM_FILE_ARGS.search(key))
+    if refused:
+        raise ModelLoadingError(f"{path}/config.json: model_args {refused} would read files or the hub; exportkit "
+                                f"reads this directory's model.safetensors only: remove them")
     weights = path / "model.safetensors"
-    if not weights.exists():
-        raise ModelLoadingError(f"{path} has no model.safetensors (pickled checkpoints are not loaded)")
+    if weights.is_file():
+        state = load_file(str(weights))
+    elif allow_pickle and (path / "pytorch_model.bin").is_file():
+        state = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    else:
+        raise ModelLoadingError(f"{path} has no model.safetensors")
     # timm's own save_for_hf writes num_classes inside model_args
-    model_args = dict(config.get("model_args", {}))
+    model_args = dict(model_args)
     model_args.setdefault("num_classes", config.get("num_classes", 1000))
     model = timm.create_model(architecture, pretrained=False, **model_args)
-    model.load_state_dict(load_file(str(weights)))
-    return model
+    result = model.load_state_dict(state, strict=False)
+    return model, WeightReport(model, set(result.missing_keys), set(result.unexpected_keys))

@@ -452,3 +452,7 @@ def test_half_precision_raises_the_tolerance_floor_only(bert_config):
     bf16 = BertOnnxConfig(bert_config, task="text-classification", float_dtype="bf16")
     assert fp32.atol_for() == BertOnnxConfig.ATOL_FOR_VALIDATION
     assert fp32.atol_for() < fp16.atol_for() < bf16.atol_for()
+    # four spacings of the dtype at the output's magnitude: fp16 values in [2, 4) are 2**-9 apart
+    assert fp16.atol_for(magnitude=3.0) == 4 * 2.0**-9
+    assert fp16.atol_for(magnitude=300.0) == 4 * 2.0**-2
+    assert fp32.atol_for(magnitude=300.0) == BertOnnxConfig.ATOL_FOR_VALIDATION

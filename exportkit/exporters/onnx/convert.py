@@ -12,8 +12,6 @@ import contextlib
 import functools
 import math
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -24,10 +22,36 @@ import numpy as np
 import torch
 
 from ...axes import Axis, TensorSpec
-from ...errors import AtolError, ExportError, OutputMissingError, ShapeMismatchError
+from ...errors import AtolError, ExportError, OutputMissingError, ShapeMismatchError, UnsupportedOpsetError
+from ...outdir import StagedDirectory, staging_folder
 from .wrapper import ExportableModule
 
 ENGINES = ("dynamo", "torchscript")
+
+
+def _opset_ranges() -> dict[str, tuple[int, int]]:
+    try:
+        from torch.onnx import _constants as limits
+
+        torchscript = (limits.ONNX_MIN_OPSET, limits.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET)
+        newest = limits.ONNX_MAX_OPSET
+    except (ImportError, AttributeError):
+        torchscript, newest = (7, 20), 23
+    # The dynamo exporter's function library starts at opset 18: below it, it writes 18 anyway.
+    return {"dynamo": (18, newest), "torchscript": torchscript}
+
+
+OPSET_RANGES = _opset_ranges()
+
+
+def check_opset(opset: int, engine: str) -> None:
+    """Refuse an opset the engine would not write as asked."""
+    low, high = OPSET_RANGES[engine]
+    if isinstance(opset, bool) or not isinstance(opset, int) or not low <= opset <= high:
+        other = [name for name, (lo, hi) in OPSET_RANGES.items() if name != engine and isinstance(opset, int)
+                 and lo <= opset <= hi]
+        hint = f"; the {other[0]} engine writes opset {opset}" if other else ""
+        raise UnsupportedOpsetError(f"the {engine} engine writes opsets {low} to {high}, not {opset!r}{hint}")
 EXTERNAL_DATA_THRESHOLD = 2 * 1024**3  # protobuf's limit on one file
 
 
@@ -174,12 +198,13 @@ def export(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     output = Path(output)
-    opset = opset or config.DEFAULT_ONNX_OPSET
+    opset = config.DEFAULT_ONNX_OPSET if opset is None else opset
+    check_opset(opset, engine)
     config.check_requirements()
     created = [parent for parent in (output.parent, *output.parent.parents) if not parent.exists()]
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix=f".{output.name}.", dir=output.parent) as staging:
+        with staging_folder(output) as staging:
             staged = Path(staging) / output.name
             result = _export_to(model, config, staged, opset, device, input_shapes or {}, engine,
                                 do_constant_folding, seed, keep_debug_metadata)
@@ -214,7 +239,7 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
         stack.push(patcher)
         warnings.simplefilter("ignore")
         if engine == "dynamo":
-            _export_dynamo(wrapper, config, args, path, opset, external, stages, keep_debug_metadata)
+            written = _export_dynamo(wrapper, config, args, path, opset, external, stages, keep_debug_metadata)
         else:
             _export_torchscript(wrapper, config, args, path, opset, do_constant_folding, stages)
     tic = time.perf_counter()
@@ -226,7 +251,10 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
             if not keep_debug_metadata:
                 _strip_debug_metadata(onnx_model)
             onnx.save(onnx_model, str(path))
+            written = next((e.version for e in onnx_model.opset_import if e.domain in ("", "ai.onnx")), None)
         onnx.checker.check_model(str(path), full_check=True)
+        if written != opset:
+            raise ValueError(f"opset {opset} was asked for, the {engine} engine wrote opset {written}")
     except Exception as error:
         raise ExportError(f"{type(error).__name__}: {error}", stage="check") from error
     stages["check"] = time.perf_counter() - tic
@@ -253,6 +281,7 @@ def _export_dynamo(wrapper, config, args, path, opset, external, stages, keep_de
     except Exception as error:
         raise ExportError(f"{type(error).__name__}: {error}", stage="translate") from error
     stages["translate"] = time.perf_counter() - tic
+    return onnx_program.model.opset_imports.get("")
 
 
 def _translate(program, args, input_names, output_names, opset: int):
@@ -295,6 +324,19 @@ def _export_torchscript(wrapper, config, args, path, opset, do_constant_folding,
     stages["translate"] = time.perf_counter() - tic
 
 
+def export_parts(
+    model: torch.nn.Module,
+    config,
+    directory: str | os.PathLike,
+    monolith: bool = False,
+    **export_kwargs: Any,
+) -> dict[str, ExportResult]:
+    """Export every submodel of ``config`` into ``directory`` as it goes (for a caller that stages it)."""
+    parts = {"model": config} if monolith else config.submodels()
+    return {stem: export(model, part, Path(directory) / f"{stem}.onnx", **export_kwargs)
+            for stem, part in parts.items()}
+
+
 def export_models(
     model: torch.nn.Module,
     config,
@@ -306,28 +348,15 @@ def export_models(
 
     ``monolith=True`` exports ``config`` itself as one ``model.onnx`` even where it could be split.
 
-    The directory is assembled beside its final place and renamed into it, so a failure
-    leaves neither a partial directory nor a changed existing one.
+    The parts are assembled beside ``output_dir`` and moved in only once all of them exported,
+    so a failure leaves neither a partial directory nor a changed existing one. Files of the
+    existing directory that this export does not write stay.
     """
-    output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
-        results = {
-            stem: export(model, part, staging / f"{stem}.onnx", **export_kwargs)
-            for stem, part in ({"model": config} if monolith else config.submodels()).items()
-        }
-        if output_dir.exists():
-            # Keep unrelated files the user had there; replace only what this export writes.
-            for produced in staging.iterdir():
-                os.replace(produced, output_dir / produced.name)
-            staging.rmdir()
-        else:
-            os.replace(staging, output_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with StagedDirectory(output_dir, existing="merge") as staged:
+        results = export_parts(model, config, staged.path, monolith=monolith, **export_kwargs)
+        staged.commit()
     for stem, result in results.items():
-        result.path = output_dir / f"{stem}.onnx"
+        result.path = Path(output_dir) / f"{stem}.onnx"
     return results
 
 
@@ -410,7 +439,6 @@ def compare_outputs(config, reference_model, session, dims: dict[str, int], atol
     it is ragged as the export's. Output positions the config declares undefined under that
     padding (``UNDEFINED_AT_PADDING``) are left out of the comparison and counted.
     """
-    atol = config.atol_for() if atol is None else atol
     resolved = config.dims(**dims)
     padding = config.default_padding(resolved) if padding is None else dict(padding)
     inputs = config.generate_dummy_inputs(framework="pt", seed=seed, padding=padding, **dims)
@@ -428,16 +456,23 @@ def compare_outputs(config, reference_model, session, dims: dict[str, int], atol
         got = np.asarray(produced[name], dtype=np.float32)
         if expected.shape != got.shape:
             mismatches.append(f"{name}: ONNX shape {got.shape} != PyTorch shape {expected.shape}")
-            comparisons[name] = OutputComparison(name, math.inf, atol, expected.shape, got.shape)
+            comparisons[name] = OutputComparison(name, math.inf, config.atol_for() if atol is None else atol,
+                                                 expected.shape, got.shape)
             continue
         undefined = config.undefined_output_positions(name, expected.shape, resolved, padding)
         compared = np.ones(expected.shape, dtype=bool) if undefined is None else ~undefined
         diff = _max_abs_diff(expected[compared], got[compared])
         skipped = 0 if undefined is None else int(undefined.sum())
-        comparisons[name] = OutputComparison(name, diff, atol, expected.shape, got.shape, skipped)
+        tolerance = config.atol_for(magnitude=_magnitude(expected[compared])) if atol is None else atol
+        comparisons[name] = OutputComparison(name, diff, tolerance, expected.shape, got.shape, skipped)
     missing = [name for name in reference if name not in produced]
     return ValidationReport(dict(resolved), comparisons, missing, mismatches,
                             {name: pad.describe() for name, pad in padding.items()})
+
+
+def _magnitude(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.max(np.abs(finite))) if finite.size else 1.0
 
 
 def _max_abs_diff(expected: np.ndarray, got: np.ndarray) -> float:
