@@ -56,6 +56,13 @@ def _output_dir(value: str) -> Path:
     return Path(value)
 
 
+def _output_file(value: str) -> Path:
+    path = Path(value)
+    if not value.strip() or path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a file name")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true",
@@ -113,6 +120,32 @@ def build_parser() -> argparse.ArgumentParser:
         onnx.add_argument(f"--{flag}", f"--{flag.replace('-', '_')}", dest=flag.replace("-", "_"), type=int,
                           help=text + " (default: the config's export size)")
 
+    certify = commands.add_parser(
+        "certify", help="certify a local checkpoint with the checks the support matrix's cells pass",
+        parents=[common],
+        description="Export a local checkpoint with each engine and check it as the certifier checks a matrix "
+                    "cell: the export's checks, then ONNX Runtime against PyTorch on boundary and drawn input "
+                    "sizes and paddings over every declared axis; a failure is shrunk to its minimal shape. "
+                    "Writes the certificates as JSON. Exit status 0 when every engine certified, 1 otherwise.")
+    certify.add_argument("model", metavar="MODEL_DIR", help="local model directory")
+    certify.add_argument("--task", default="auto", help="task to certify (default: inferred from the model)")
+    certify.add_argument("--library", type=_library, metavar="LIBRARY",
+                         help=f"library the model belongs to: {', '.join(LIBRARIES)} (default: inferred)")
+    certify.add_argument("--engine", choices=["dynamo", "torchscript", "all"], default="all",
+                         help="engine(s) to certify (default: all)")
+    certify.add_argument("--out", type=_output_file, default=Path("certificates.json"),
+                         help="file to write the certificates to (default: ./certificates.json)")
+    certify.add_argument("--hypothesis-profile", choices=["ci", "thorough"], default="ci",
+                         help="ci: 8 drawn examples, the same on every run; thorough: 60 (default ci)")
+    certify.add_argument("--seed", type=int, default=0, help="seed of inputs and draws, >= 0 (default 0)")
+    certify.add_argument("--example-budget", type=int, default=None,
+                         help="elements of all inputs of one example; larger draws are shrunk to it (default 2**20)")
+    certify.add_argument("--trust-remote-code", action="store_true",
+                         help="allow a local model directory's own modelling code to run")
+    certify.add_argument("--allow-pickle", action="store_true", help="read pickled weights (see export onnx)")
+    certify.add_argument("--allow-random-weights", action="store_true",
+                         help="certify even when weights the export reads did not load (see export onnx)")
+
     tasks = commands.add_parser("tasks", help="list the tasks a model type can be exported for", parents=[common])
     tasks.add_argument("model_type", help="model type, e.g. bert, gpt2, vae-decoder")
     tasks.add_argument("--exporter", default="onnx", help="exporter (default onnx)")
@@ -135,7 +168,8 @@ class BadRequestError(ExportKitError):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # a usage error exits 2 here, with argparse's message
-    command = {"export": export_onnx, "tasks": list_tasks, "support": support}[args.command]
+    command = {"export": export_onnx, "certify": certify_directory, "tasks": list_tasks, "support": support}[
+        args.command]
     debug = args.debug or os.environ.get("EXPORTKIT_DEBUG", "") not in ("", "0")
     _log_to_stderr()
     with _sigterm_as_interrupt():
@@ -319,6 +353,58 @@ def export_onnx(args) -> int:
         staged.commit()
     print(args.output)
     return EXIT_OK
+
+
+def certify_directory(args) -> int:
+    from conformance.local import certify_directory, local_cases
+    from conformance.strategies import DEFAULT_EXAMPLE_BUDGET
+
+    if args.seed < 0:
+        raise BadRequestError(f"--seed must be >= 0, not {args.seed}")
+    if args.example_budget is not None and args.example_budget < 1:
+        raise BadRequestError(f"--example-budget must be >= 1, not {args.example_budget}")
+    if args.out.exists() and not args.out.is_file():
+        raise BadRequestError(f"--out {args.out} exists and is not a regular file")
+    engines = ("dynamo", "torchscript") if args.engine == "all" else (args.engine,)
+    cases = local_cases(args.model, None if args.task == "auto" else args.task, args.library, engines)
+    _progress(f"loading {args.model} ({cases[0].library} {cases[0].model_type}, task {cases[0].task})")
+    records = certify_directory(
+        args.model, cases, profile=args.hypothesis_profile, seed=args.seed,
+        example_budget=args.example_budget or DEFAULT_EXAMPLE_BUDGET, progress=_progress,
+        load_options={"trust_remote_code": args.trust_remote_code, "allow_pickle": args.allow_pickle,
+                      "allow_random_weights": args.allow_random_weights})
+    from reports.matrix import _atomic_write, printable
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(args.out, json.dumps(records, indent=2, default=str) + "\n")
+    for record in records:
+        for line in certificate_summary(record).splitlines():
+            print(printable(line))
+    print(args.out)
+    return EXIT_OK if all(record["status"] == "certified" for record in records) else EXIT_NO
+
+
+def certificate_summary(record: dict) -> str:
+    """A certificate in a few lines: what was compared, and where it failed."""
+    masks = ", ".join(f"{kind} {count}" for kind, count in record["masks"].items()) or "none"
+    outputs = ", ".join(f"{name} {o['max_abs_diff'] if o['max_abs_diff'] is not None else 'inf':.3g} "
+                        f"(atol {o['atol']:g})" if o["max_abs_diff"] is not None else f"{name} not finite"
+                        for name, o in record["outputs"].items()) or "none"
+    sizes: dict[str, list[int]] = {}
+    for shown in record["shapes_tried"]:
+        for axis, size in shown.items():
+            if isinstance(size, int) and not isinstance(size, bool):
+                sizes.setdefault(axis, []).append(size)
+    ranges = ", ".join(f"{axis} {min(seen)}-{max(seen)}" for axis, seen in sizes.items()) or "none"
+    lines = [f"{record['model_type']} {record['task']} [{record['column']}]: {record['status']}",
+             f"  examples {record['examples']}; sizes {ranges}; masks {masks}",
+             f"  outputs (worst max abs diff): {outputs}"]
+    if record["status"] != "certified":
+        lines.append(f"  stage {record['stage']}: {record['reason']}")
+        if record.get("minimal_failing_shape"):
+            lines.append(f"  minimal failing shape: {json.dumps(record['minimal_failing_shape'])}")
+        lines.append(f"  reproduce: {record['reproduce']}")
+    return "\n".join(lines)
 
 
 def list_tasks(args) -> int:
