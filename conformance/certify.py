@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hypothesis_seed
 
@@ -315,7 +316,8 @@ def _run_properties(case: Case, run: Run, workdir: Path, seed: int, build: Build
 def _check_examples(config, model, path, run: Run, seed: int, profile: str, submodel: str | None,
                     example_budget: int) -> None:
     """Property 5 on the boundary examples, then on drawn ones; records what was tried."""
-    session = onnx_session(path)
+    # ONNX Runtime gets the threads torch has: the harness divides the cores between workers
+    session = onnx_session(path, threads=torch.get_num_threads())
     atol = config.atol_for()
     space = ExampleSpace.of(config, budget=example_budget)
     prefix = f"{submodel}/" if submodel else ""

@@ -71,7 +71,11 @@ def pytest_configure(config):
         raise pytest.UsageError(f"no registered case matches {selection.describe()}; "
                                 "`exportkit tasks MODEL_TYPE` lists what is registered")
     config.stash[SELECTION] = selection
-    if not hasattr(config, "workerinput") and not config.getoption("no_matrix"):
+    if hasattr(config, "workerinput"):
+        from .cores import share_cores
+
+        share_cores(config.workerinput["workercount"])
+    elif not config.getoption("no_matrix"):
         from .session import CertificateCollector
 
         chosen, partial = config.getoption("matrix_dir"), config.getoption("partial_dir")

@@ -408,12 +408,16 @@ class ValidationReport:
                 f"{c.name}: max abs diff {c.max_abs_diff:.3g} > atol {c.atol:g}" for c in breaches) + f" {self.where}")
 
 
-def onnx_session(onnx_model: str | os.PathLike, device: str = "cpu"):
+def onnx_session(onnx_model: str | os.PathLike, device: str = "cpu", threads: int | None = None):
+    """An ONNX Runtime session; ``threads`` caps its intra-op threads (default: ONNX Runtime's, one per core)."""
     import onnxruntime as ort
 
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else ["CPUExecutionProvider"]
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     return ort.InferenceSession(str(onnx_model), options, providers=providers)
 
 
