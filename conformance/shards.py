@@ -11,7 +11,6 @@ shares of one split are disjoint and together hold every case.
 from __future__ import annotations
 
 import heapq
-import json
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -50,13 +49,14 @@ class Shard:
 
 
 def recorded_costs(matrix_path: Path) -> list[dict]:
-    """The cells of a published matrix, for their durations; none when it cannot be read."""
+    """The cells of a published matrix (stored compact or not), for their durations; none when
+    it cannot be read."""
+    from reports import load_matrix
+
     try:
-        document = json.loads(Path(matrix_path).read_text(encoding="utf-8"))
+        return load_matrix(matrix_path)["cells"]
     except (OSError, ValueError):
         return []
-    cells = document.get("cells") if isinstance(document, dict) else None
-    return [cell for cell in cells if isinstance(cell, dict)] if isinstance(cells, list) else []
 
 
 def case_costs(cases: Iterable[Case], cells: Iterable[Mapping]) -> dict[str, float]:

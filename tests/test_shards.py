@@ -57,6 +57,21 @@ def test_costs_fall_back_from_the_cell_to_its_family_to_its_engine():
     assert costs["transformers/m02/onnx-torchscript/fill-mask"] == 1.0  # nothing recorded: one second
 
 
+def test_costs_are_read_from_a_matrix_as_it_is_published(tmp_path):
+    from conformance.shards import recorded_costs
+    from reports import write_matrix
+
+    records = [{"id": f"transformers/m0{i}/onnx-dynamo/fill-mask", "library": "transformers", "model_type": f"m0{i}",
+                "exporter": "onnx", "engine": "dynamo", "column": "onnx-dynamo", "task": "fill-mask",
+                "status": "certified", "duration_seconds": 3.0 + i} for i in range(2)]
+    json_path, _ = write_matrix(build_matrix(records, versions=VERSIONS), tmp_path)
+    assert "rows" in json.loads(json_path.read_text())  # the compact storage
+    costs = case_costs(cases(2), recorded_costs(json_path))
+    assert costs["transformers/m00/onnx-dynamo/fill-mask"] == 3.0
+    assert costs["transformers/m01/onnx-dynamo/fill-mask"] == 4.0
+    assert recorded_costs(tmp_path / "missing.json") == []
+
+
 def test_only_an_unfiltered_unsharded_selection_is_complete():
     assert Selection().complete
     assert not Selection(model_type="bert").complete
