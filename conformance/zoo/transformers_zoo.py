@@ -33,6 +33,8 @@ TINY_SIZES: dict[str, int] = {
     "classifier_proj_size": 16,
     # T5's per-head size, kept apart from d_model / num_heads (8) as in t5-3b: the cache must use d_kv.
     "d_kv": 16,
+    # an explicit per-head size (Qwen3, Gemma: 128 and more) shrinks with the width it divides
+    "head_dim": 8,
     # depths
     "num_hidden_layers": 2, "num_layers": 2, "num_decoder_layers": 2, "n_layer": 2, "n_layers": 2,
     "encoder_layers": 2, "decoder_layers": 2, "depths": 1,  # per stage: one block each

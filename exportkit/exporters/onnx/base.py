@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 from typing import Any, ClassVar
 
 import torch
@@ -26,6 +27,33 @@ class OnnxConfig(ExporterConfig):
         from .patcher import experts_patches
 
         return super().patching_specs(model) + experts_patches(model)
+
+
+# transformers 5.24 renamed the cache argument and output field ``past_key_values`` to ``cache``
+# (the old argument name is accepted until 5.40): a model is called with the name it takes.
+CACHE_NAMES = ("cache", "past_key_values")
+
+
+def with_cache_keyword(kwargs: dict[str, Any], parameters) -> dict[str, Any]:
+    """``kwargs`` with the cache under the name among :data:`CACHE_NAMES` that ``parameters`` has."""
+    if "past_key_values" not in kwargs or "past_key_values" in parameters:
+        return kwargs
+    name = next((name for name in CACHE_NAMES if name in parameters), "past_key_values")
+    return {(name if key == "past_key_values" else key): value for key, value in kwargs.items()}
+
+
+def returned_cache(model_output: Any):
+    """The cache a model returned, under either name."""
+    for name in CACHE_NAMES:
+        value = model_output.get(name) if hasattr(model_output, "get") else None
+        if value is not None:
+            return value
+    raise KeyError(f"{type(model_output).__name__} holds no cache (neither of {', '.join(CACHE_NAMES)})")
+
+
+def forward_parameters(model: Any) -> frozenset[str]:
+    """The argument names of ``model.forward`` (a module or its class)."""
+    return frozenset(inspect.signature(model.forward).parameters)
 
 
 def past_sequence_axis(max_positions: int | None) -> Axis:
@@ -148,6 +176,9 @@ class OnnxConfigWithPast(OnnxConfig):
         kwargs["use_cache"] = self.use_past
         return kwargs
 
+    def call_model(self, model: torch.nn.Module, kwargs: dict[str, Any]) -> Any:
+        return model(**with_cache_keyword(kwargs, forward_parameters(model)))
+
     def build_cache(self, inputs: dict[str, torch.Tensor]):
         from transformers import DynamicCache
 
@@ -162,7 +193,7 @@ class OnnxConfigWithPast(OnnxConfig):
         names = [name for name in self.output_specs if not name.startswith(self.PRESENT_OUTPUT_PREFIX + ".")]
         out = {name: model_output[name] for name in names}
         if self.use_past:
-            cache = model_output["past_key_values"]
+            cache = returned_cache(model_output)
             for layer_index, layer in enumerate(cache.layers[: self.num_layers]):
                 out[f"{self.PRESENT_OUTPUT_PREFIX}.{layer_index}.key"] = layer.keys
                 out[f"{self.PRESENT_OUTPUT_PREFIX}.{layer_index}.value"] = layer.values

@@ -18,7 +18,7 @@ from ...input_generators import (
     DummyVisionInputGenerator,
 )
 from ...normalized_config import NormalizedAudioConfig, NormalizedTextAndVisionConfig, NormalizedVisionConfig
-from .base import ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast
+from .base import ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast, returned_cache
 from .patcher import dynamic_rope_patches
 
 TEXT_ENCODER_OUTPUTS = {
@@ -212,13 +212,13 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
     def call_model(self, model, kwargs):
         if self.behavior is ConfigBehavior.ENCODER:
             return model.get_encoder()(**kwargs)
-        return model(**kwargs)
+        return super().call_model(model, kwargs)
 
     def flatten_outputs(self, model_output):
         names = [n for n in self.output_specs if not n.startswith(self.PRESENT_OUTPUT_PREFIX + ".")]
         out = {name: model_output[name] for name in names}
         if self.behavior is ConfigBehavior.DECODER and self.use_past:
-            cache = model_output["past_key_values"]
+            cache = returned_cache(model_output)
             for layer in range(self.num_layers):
                 prefix = f"{self.PRESENT_OUTPUT_PREFIX}.{layer}"
                 out[f"{prefix}.decoder.key"] = cache.self_attention_cache.layers[layer].keys

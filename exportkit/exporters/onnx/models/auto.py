@@ -27,6 +27,7 @@ from ....normalized_config import NormalizedAnyTextConfig, NormalizedAnyVisionCo
 from ....task_names import Task
 from ....tasks import normalize_model_type, register_derived
 from ....transformers_auto import TRANSFORMERS_AUTO_CLASSES, auto_mapping, auto_pairs, backing_auto_class
+from ..base import with_cache_keyword
 from ..config import (
     TEXT_ENCODER_OUTPUTS,
     AudioOnnxConfig,
@@ -152,7 +153,7 @@ class AutoOnnxConfig:
         return super().supported_task_names()
 
     def model_kwargs(self, inputs):
-        kwargs = super().model_kwargs(inputs)
+        kwargs = with_cache_keyword(super().model_kwargs(inputs), self.FORWARD_PARAMETERS)
         return {name: value for name, value in kwargs.items() if name in self.FORWARD_PARAMETERS}
 
     @property
