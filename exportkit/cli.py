@@ -89,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "directory)")
     onnx.add_argument("--opset", type=int, help="ONNX opset (default: the config's DEFAULT_ONNX_OPSET; the dynamo "
                                                 "engine writes 18 and newer)")
-    onnx.add_argument("--engine", choices=["dynamo", "torchscript"], default="dynamo",
-                      help="torch exporter: dynamo (torch.export) or torchscript (tracing); default dynamo")
+    onnx.add_argument("--engine", choices=["dynamo", "torchscript"], default=None,
+                      help="torch exporter: dynamo (torch.export) or torchscript (tracing); default: of the engines "
+                           "the shipped support matrix certifies for the model type and task, the faster (dynamo "
+                           "where it certifies none)")
     onnx.add_argument("--atol", type=float, help="absolute tolerance of validation, >= 0 (default: the config's)")
     onnx.add_argument("--device", default="cpu", help="device to export on: cpu or cuda (default cpu)")
     onnx.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32",
@@ -252,9 +254,12 @@ def check_export_arguments(args) -> None:
     import torch
 
     from .exporters.onnx.convert import check_opset
+    from .support_matrix import engines_for
 
-    if args.opset is not None:
+    if args.engine is not None and args.opset is not None:
         check_opset(args.opset, args.engine)
+    if args.engine is None and args.opset is not None and not engines_for(opset=args.opset, dtype=args.dtype):
+        check_opset(args.opset, "dynamo")  # no engine writes it: the error names what each engine writes
     if args.atol is not None and not (math.isfinite(args.atol) and args.atol >= 0):
         raise BadRequestError(f"--atol must be a finite number >= 0, not {args.atol}")
     if args.seed < 0:
@@ -304,7 +309,9 @@ def export_onnx(args) -> int:
     from .exporters.onnx.convert import export_parts
     from .loading import _local_dir, infer_library, infer_model_type_from_dir, infer_task, load_model, model_config
     from .outdir import StagedDirectory, check_destination, remove_stale
-    from .tasks import TasksManager
+    from .support_matrix import choose_engine, engines_for
+    from .task_names import Task
+    from .tasks import TasksManager, normalize_model_type
 
     check_export_arguments(args)
     existing = "replace" if args.overwrite else "refuse"
@@ -316,6 +323,11 @@ def export_onnx(args) -> int:
     model_type = infer_model_type_from_dir(model_dir, library)
     # an unsupported task is refused before anything is loaded
     TasksManager.get_exporter_config_constructor("onnx", task=task, model_type=model_type, library_name=library)
+    if args.engine is None:
+        choice = choose_engine(library, normalize_model_type(model_type), str(Task.parse(task)),
+                               allowed=engines_for(opset=args.opset, dtype=args.dtype))
+        args.engine = choice.engine
+        _progress(f"engine: {choice.engine}: {choice.reason} (--engine chooses another)")
 
     _progress(f"loading {args.model} ({library} {model_type}, task {task})")
     dtype = {"fp32": None, "fp16": "float16"}[args.dtype]
@@ -420,47 +432,17 @@ def list_tasks(args) -> int:
     return EXIT_OK
 
 
-def shipped_matrix() -> Path:
-    """The support matrix published with this exportkit (package data of ``reports``)."""
-    from importlib import resources
-
-    return Path(str(resources.files("reports").joinpath("support-matrix.json")))
-
-
-# Packages whose version decides what a certificate is worth: a user's may differ from the matrix's.
-CERTIFIED_WITH = ("torch", "transformers", "timm", "diffusers", "sentence-transformers", "onnx", "onnxruntime")
-
-
-def version_drift(matrix: dict) -> list[str]:
-    """``"torch 2.15.0 (certified with 2.14.1)"`` for each installed package the matrix saw another version of."""
-    from importlib import metadata
-
-    drift = []
-    for package in CERTIFIED_WITH:
-        certified = (matrix.get("versions") or {}).get(package)
-        try:
-            installed = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-        if certified and certified != installed:
-            drift.append(f"{package} {installed} (certified with {certified})")
-    return drift
-
-
 def support(args) -> int:
-    from reports import load_matrix  # the matrix's storage format is the renderer's to know
     from reports.matrix import printable
 
+    from .support_matrix import MatrixError, read_matrix, version_drift
     from .task_names import did_you_mean
     from .tasks import normalize_model_type
 
-    path = args.matrix or shipped_matrix()
-    if not path.is_file():  # also refuses a FIFO, which would block a reader
-        raise BadRequestError(f"{path} is not a support matrix file; pass --matrix support-matrix.json")
     try:
-        matrix = load_matrix(path)
-    except (ValueError, OSError) as error:
-        raise BadRequestError(f"{path} is not a readable support matrix: {error}") from None
+        matrix = read_matrix(args.matrix)
+    except MatrixError as error:
+        raise BadRequestError(str(error)) from None
     wanted, library = args.model_type, args.library
     if Path(wanted).is_dir():  # a local model directory: its library and model type
         from .loading import infer_library, infer_model_type_from_dir

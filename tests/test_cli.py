@@ -96,7 +96,7 @@ def test_support_for_an_unknown_model_type_or_missing_matrix(capsys, tmp_path):
 
 
 def test_support_answers_from_the_shipped_matrix_anywhere(capsys, tmp_path, monkeypatch):
-    from exportkit.cli import shipped_matrix
+    from exportkit.support_matrix import shipped_matrix
     from reports import load_matrix
 
     monkeypatch.chdir(tmp_path)  # outside a checkout: the matrix comes with the package
