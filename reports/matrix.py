@@ -369,7 +369,16 @@ def _matrix_from_records(records: list[dict]) -> dict:
 
 
 def load_input(path: Path) -> dict:
-    """Build a validated matrix from a JSONL of records, a JSON list of records or a matrix JSON."""
+    """Build a validated matrix from a JSONL of records, a JSON list of records or a matrix JSON.
+    A ValueError names the file: a command may read two."""
+    try:
+        return _load_input(Path(path))
+    except ValueError as error:
+        message = str(error)
+        raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def _load_input(path: Path) -> dict:
     if not path.is_file():  # a directory, or a FIFO that would block the reader
         raise ValueError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
     if path.suffix in (".jsonl", ".ndjson"):

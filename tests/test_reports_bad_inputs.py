@@ -135,6 +135,7 @@ def test_bad_inputs_to_diff(capsys, tmp_path, make, message, side):
     err = capsys.readouterr().err
     assert status == EXIT_BAD_INPUT  # not 1: a bad input is not a regression
     assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"error: {bad}" in err  # which of the two files
     assert sorted(tmp_path.rglob("*")) == before
 
 
