@@ -53,6 +53,8 @@ def pytest_addoption(parser):
     group.addoption("--baseline", metavar="MATRIX.json", default=None,
                     help="compare the run with this matrix: the run fails when a cell certified there is not now, "
                          "or a new cell fails; known failures do not fail it")
+    group.addoption("--no-progress", action="store_true",
+                    help="no live progress (cells done, counts by status, time left) while the cases run")
 
 
 def published_matrix(config) -> Path:
@@ -80,18 +82,29 @@ def pytest_configure(config):
 
 
 def register_controller(config, selection) -> None:
-    """The controller's plugin: the certificate collector (the matrix, the baseline gate)."""
+    """The controller's plugins: the certificate collector (the matrix, the baseline gate) and the
+    live progress."""
     from .session import CertificateCollector
 
+    progress = None
+    if not config.getoption("no_progress"):
+        from .progress import Progress, ProgressReporter
+        from .shards import case_costs, recorded_costs
+
+        cases = selection.cases(costs_from=published_matrix(config))
+        # What each case took in the published matrix weights the estimate of the time left.
+        progress = Progress(case_costs(cases, recorded_costs(published_matrix(config))),
+                            expected=[case.id for case in cases])
+        config.pluginmanager.register(ProgressReporter(config, progress), "exportkit-progress")
     baseline = config.stash.get(BASELINE, None)
-    if config.getoption("no_matrix") and baseline is None:
+    if config.getoption("no_matrix") and baseline is None and progress is None:
         return
     chosen, partial = config.getoption("matrix_dir"), config.getoption("partial_dir")
     out_dir = Path(chosen) if chosen else published_matrix(config).parent
     partial_dir = Path(partial) if partial else Path(config.rootpath) / "conformance-artefacts" / "partials"
     config.pluginmanager.register(
         CertificateCollector(config, selection, out_dir, partial_dir, write=not config.getoption("no_matrix"),
-                             baseline=baseline),
+                             baseline=baseline, progress=progress),
         "exportkit-certificates")
 
 

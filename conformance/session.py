@@ -4,7 +4,8 @@ Registered as a plugin object on the controller only (the process that reports r
 with or without xdist). Every collected test becomes exactly one cell: a certificate it
 attached, or, when its worker crashed or it never ran, a record made here from its report.
 With ``--baseline`` the cells are compared with the baseline matrix at the end and the
-session's exit status is the gate's (:mod:`conformance.baseline`).
+session's exit status is the gate's (:mod:`conformance.baseline`); each cell recorded is told
+to the live progress (:mod:`conformance.progress`).
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ class CertificateCollector:
     file of any other (filtered, sharded, deselected with ``-k``)."""
 
     def __init__(self, config, selection, out_dir: Path, partial_dir: Path, *, write: bool = True,
-                 baseline: tuple[str, dict] | None = None):
+                 baseline: tuple[str, dict] | None = None, progress=None):
         self.config = config
         self.selection = selection
         self.out_dir = out_dir
         self.partial_dir = partial_dir
         self.write = write  # False with --no-matrix
         self.baseline = baseline  # (its path as given, the matrix)
+        self.progress = progress
         self.expected: list[str] = []  # case ids collected (after selection), in order
         self.records: dict[str, dict] = {}
         self.other_failures = 0  # failed tests that are not cases: the gate never hides them
@@ -52,6 +54,8 @@ class CertificateCollector:
             case_id = case_id_of(nodeid)
             if case_id and case_id not in self.expected:
                 self.expected.append(case_id)
+        if self.progress is not None:
+            self.progress.expect(self.expected)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
@@ -89,6 +93,8 @@ class CertificateCollector:
 
     def _record(self, case_id: str, record: dict) -> None:
         self.records[case_id] = record
+        if self.progress is not None:
+            self.progress.done(case_id, record["status"])
 
     def _case(self, case_id: str):
         from .cases import all_cases

@@ -173,5 +173,6 @@ def test_a_real_run_under_xdist_exits_by_the_gate(tmp_path):
     assert "1 failed" in done.stdout  # pytest's own count: the test did fail
     assert "baseline gate: passed: no regression" in done.stdout
     assert OTHER not in done.stdout  # in the baseline, not selected
+    assert "certifier: 1/1 cells (100%): 1 timeout; done in" in done.stdout  # the progress, as a plain line
     page = (tmp_path / "partials" / "partial.html").read_text(encoding="utf-8")
     assert "Changes since" in page
