@@ -3,11 +3,12 @@ session's exit status decided by what regressed rather than by which tests faile
 
 Only the cases the run took are compared: a filtered or sharded run says nothing of the
 others, so cells it did not select are neither removed nor unchanged; removed cells (in the
-baseline, no longer registered) are reported by a complete run only. The run fails when a cell
-certified in the baseline is anything else now, or when a cell new to the baseline failed,
-crashed or timed out (:attr:`reports.diff.MatrixDiff.blocking`). A cell that was already not
-certified in the baseline does not fail it, whatever it does now (an xfail that stays xfail,
-a failure with another cause); a new xfail or skipped cell does not either. Fixes are reported.
+baseline, no longer registered) are reported by a complete run only, and a partial baseline
+speaks for its own cells only. The run fails when a cell certified in the baseline is
+anything else now, or when a cell new to the baseline failed, crashed or timed out
+(:attr:`reports.diff.MatrixDiff.blocking`). A cell that was already not certified in the
+baseline does not fail it, whatever it does now (an xfail that stays xfail, a failure with
+another cause); a new xfail or skipped cell does not either. Fixes are reported.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.diff import SECTIONS, MatrixDiff, describe, diff_matrices, plural, summary
+from reports.diff import SECTIONS, MatrixDiff, describe, diff_matrices, plural, scope, summary
 from reports.matrix import load_input
 
 # (section, what each of its lines is called in the terminal summary)
@@ -31,7 +32,11 @@ def load_baseline(path: str | Path) -> dict:
 
 
 def compare(baseline: dict, matrix: dict, *, name: str, selected: Collection[str], complete: bool) -> MatrixDiff:
-    return diff_matrices(baseline, matrix, baseline=name, current="this run", only=None if complete else selected)
+    only = None if complete else set(selected)
+    partial_baseline = scope(baseline)  # a partial baseline speaks for its own cells only
+    if partial_baseline is not None:
+        only = partial_baseline if only is None else only & partial_baseline
+    return diff_matrices(baseline, matrix, baseline=name, current="this run", only=only)
 
 
 def exit_status(current: int, diff: MatrixDiff, *, other_failures: int = 0) -> int:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from exportkit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NO, EXIT_OK
-from reports.diff import diff_matrices, text_report
+from reports.diff import diff_matrices, scope, text_report
 from reports.html import render_html
 from reports.matrix import _atomic_write, load_input, printable, write_matrix
 from reports.merge import merge_partials
@@ -72,16 +72,18 @@ def run_diff(args) -> int:
     if args.html is not None:
         _check_out_file(args.html)
     old, new = load_input(args.old), load_input(args.new)
-    diff = diff_matrices(old, new, baseline=str(args.old), current=str(args.new))
+    diff = diff_matrices(old, new, baseline=str(args.old), current=str(args.new), only=scope(old, new))
     if args.html is not None:
         page = render_html(new, diff=diff)  # rendered before anything is written
         args.html.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(args.html, page)
         print(f"written: {args.html}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(diff.to_json(), indent=2))  # ASCII: no terminal control character gets through
-    else:
-        print("\n".join(text_report(diff)))
+    text = json.dumps(diff.to_json(), indent=2) if args.json else "\n".join(text_report(diff))
+    try:
+        print(text)  # JSON in ASCII: no terminal control character gets through
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): the verdict still stands
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_NO if diff.blocking else EXIT_OK
 
 

@@ -6,7 +6,8 @@ two non-certified outcomes, the same status with another stage or reason is a *c
 cause*, another status a *status change*. What gates a CI (``blocking``) is every regression
 and every new cell that failed (failed, crashed or timed out): a new cell has no baseline to
 regress from, but a new export that does not work must not pass unnoticed. A new ``xfail``
-(its failure declared) or ``skipped`` cell does not block.
+(its failure declared) or ``skipped`` cell does not block. A partial matrix (of a filtered
+or sharded run) speaks for its own cells only: the others are not compared (:func:`scope`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class MatrixDiff:
     current: str
     baseline_generated_at: str | None = None
     current_generated_at: str | None = None
+    compared: int | None = None  # how many cells were compared when not all were (see ``only``)
     regressions: tuple[Change, ...] = ()
     new: tuple[Change, ...] = ()
     fixes: tuple[Change, ...] = ()
@@ -92,6 +94,7 @@ class MatrixDiff:
         return {
             "baseline": {"name": self.baseline, "generated_at": self.baseline_generated_at},
             "current": {"name": self.current, "generated_at": self.current_generated_at},
+            "compared": self.compared,
             "counts": counts,
             "blocking": [change.id for change in self.blocking],
             **{name: [change.to_json() for change in getattr(self, name)] for name, _ in SECTIONS},
@@ -125,7 +128,15 @@ def diff_matrices(old: dict, new: dict, *, baseline: str = "baseline", current: 
             sections["changed_status"].append(change)
     return MatrixDiff(baseline=baseline, current=current, baseline_generated_at=old.get("generated_at"),
                       current_generated_at=new.get("generated_at"), unchanged=unchanged,
+                      compared=None if only is None else len(before.keys() | after.keys()),
                       **{name: tuple(changes) for name, changes in sections.items()})
+
+
+def scope(*matrices: dict) -> set[str] | None:
+    """The cells a comparison of ``matrices`` can speak for: those of every partial one (a
+    filtered run's file says nothing of the cells it did not select); None when all are complete."""
+    partial = [{cell["id"] for cell in m["cells"]} for m in matrices if isinstance(m.get("partial"), dict)]
+    return set.intersection(*partial) if partial else None
 
 
 def _outcomes(cells: Iterable[dict], only: Collection[str] | None) -> dict[str, Outcome]:
@@ -163,6 +174,8 @@ def text_report(diff: MatrixDiff) -> list[str]:
     lines = [printable(f"changes since {diff.baseline}"
                        + (f" (generated {diff.baseline_generated_at})" if diff.baseline_generated_at else "")
                        + f" in {diff.current}")]
+    if diff.compared is not None:
+        lines.append(f"compared: {plural(diff.compared, 'selected cell')} (a partial run speaks for its own cells only)")
     for name, heading in SECTIONS:
         changes = getattr(diff, name)
         extra = f" ({len(diff.new_failing)} failing)" if name == "new" and diff.new_failing else ""

@@ -183,6 +183,9 @@ def _changes(diff: MatrixDiff, cells: list[dict]) -> str:
             f'</thead><tbody>{rows}</tbody></table></details>')
     generated = (f'<p class="meta">The baseline was generated {_e(_fmt_generated(diff.baseline_generated_at))}.</p>'
                  if diff.baseline_generated_at else "")
+    if diff.compared is not None:
+        generated += (f'<p class="meta">A partial run speaks for its own cells only: '
+                      f'{plural(diff.compared, "cell")} compared.</p>')
     verdict_class = "verdict fail" if diff.blocking else "verdict pass"
     body = "".join(groups) or '<p class="muted">No cell changed.</p>'
     return f"""<section class="card changes" id="changes" aria-labelledby="changes-title">

@@ -156,6 +156,14 @@ def test_removed_cells_are_reported_by_a_complete_run_only():
     assert summary_lines(complete)[-1].startswith("baseline gate: passed")  # removed cells do not fail it
 
 
+def test_a_partial_baseline_speaks_for_its_own_cells_only():
+    partial = build_matrix([record(FILL)], versions={}, partial={"selection": "--task fill-mask", "shard": None,
+                                                                 "registry_ids": [FILL, TEXT]})
+    now = build_matrix([record(FILL), record(TEXT, "failed", "run", "x")], versions={})
+    diff = compare(partial, now, name="b", selected=[FILL, TEXT], complete=True)
+    assert not diff.new and not diff.blocking and diff.compared == 1  # TEXT's baseline status is unknown
+
+
 # ---- one real run ----------------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from exportkit.errors import EXIT_BAD_INPUT, EXIT_NO, EXIT_OK
 from reports import build_matrix, expand, load_matrix, write_matrix
 from reports.__main__ import main
-from reports.diff import Outcome, describe, diff_matrices, text_report
+from reports.diff import Outcome, describe, diff_matrices, scope, text_report
 from reports.html import render_html
 
 
@@ -93,6 +95,30 @@ def test_only_compares_the_selected_cells(old, new):
     assert not diff.regressions and not diff.new and diff.unchanged == 1
 
 
+def test_a_partial_matrix_speaks_for_its_own_cells_only(old, tmp_path, capsys):
+    partial = build_matrix(NEW[:2], versions={}, partial={"selection": "--model-type b*,g*", "shard": None,
+                                                          "registry_ids": [c["id"] for c in NEW]})
+    assert scope(old, partial) == {cid("bert"), cid("gpt2")} and scope(old) is None
+    old_path = write_matrix(old, tmp_path / "old")[0]
+    new_path = write_matrix(partial, tmp_path / "new", basename="partial")[0]
+    assert main(["diff", str(old_path), str(new_path), "--json"]) == EXIT_NO
+    document = json.loads(capsys.readouterr().out)
+    assert document["compared"] == 2 and document["removed"] == []  # the other cells were not selected
+    assert [c["id"] for c in document["regressions"]] == [cid("bert")]
+    assert main(["diff", str(old_path), str(new_path)]) == EXIT_NO
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "compared: 2 selected cells (a partial run speaks for its own cells only)")
+
+
+def test_a_reader_that_stops_early_does_not_change_the_verdict(files):
+    old_path, new_path = files
+    reader = subprocess.Popen([sys.executable, "-m", "reports", "diff", str(old_path), str(new_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # as `| head` does once it has what it wants
+    assert reader.wait(timeout=120) == EXIT_NO
+    assert reader.stderr.read() == b""
+
+
 def test_a_cell_that_is_certified_and_then_skipped_regressed():
     diff = diff_matrices(build_matrix([cell("bert")], versions={}),
                          build_matrix([cell("bert", "skipped", None, "not run")], versions={}))
@@ -111,6 +137,7 @@ def test_one_line_per_cell_says_old_new_and_the_cause(old, new):
 
 def test_to_json_round_trips_through_json(old, new):
     document = json.loads(json.dumps(diff_matrices(old, new, baseline="a.json", current="b.json").to_json()))
+    assert document["compared"] is None  # every cell of both
     assert document["counts"] == {"regressions": 1, "new": 3, "fixes": 1, "changed_causes": 1, "changed_status": 1,
                                   "removed": 1, "new_failing": 1, "unchanged": 2}
     assert document["blocking"] == [cid("bert"), cid("mistral")]
