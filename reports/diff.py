@@ -175,7 +175,8 @@ def text_report(diff: MatrixDiff) -> list[str]:
                        + (f" (generated {diff.baseline_generated_at})" if diff.baseline_generated_at else "")
                        + f" in {diff.current}")]
     if diff.compared is not None:
-        lines.append(f"compared: {plural(diff.compared, 'selected cell')} (a partial run speaks for its own cells only)")
+        lines.append(f"compared: {plural(diff.compared, 'selected cell')} "
+                     "(a partial run speaks for its own cells only)")
     for name, heading in SECTIONS:
         changes = getattr(diff, name)
         extra = f" ({len(diff.new_failing)} failing)" if name == "new" and diff.new_failing else ""

@@ -151,7 +151,8 @@ def _summary(summary: dict) -> str:
 def _chip(outcome) -> str:
     if outcome is None:
         return '<span class="muted">\u2014</span>'
-    return f'<span class="chip s-{_e(outcome.status)}" title="{_e(outcome.status)}">{_e(ABBREVIATIONS[outcome.status])}</span>'
+    status = _e(outcome.status)
+    return f'<span class="chip s-{status}" title="{status}">{_e(ABBREVIATIONS[outcome.status])}</span>'
 
 
 def _change_row(change: Change, ids: set[str]) -> str:
@@ -181,16 +182,16 @@ def _changes(diff: MatrixDiff, cells: list[dict]) -> str:
             f'<span class="count" data-change-count="{name}">{len(changes)}</span></summary>'
             '<table class="d-table"><thead><tr><th>cell</th><th>before</th><th>now</th><th>stage: reason</th></tr>'
             f'</thead><tbody>{rows}</tbody></table></details>')
-    generated = (f'<p class="meta">The baseline was generated {_e(_fmt_generated(diff.baseline_generated_at))}.</p>'
-                 if diff.baseline_generated_at else "")
+    meta = (f'<p class="meta">The baseline was generated {_e(_fmt_generated(diff.baseline_generated_at))}.</p>'
+            if diff.baseline_generated_at else "")
     if diff.compared is not None:
-        generated += (f'<p class="meta">A partial run speaks for its own cells only: '
-                      f'{plural(diff.compared, "cell")} compared.</p>')
+        meta += (f'<p class="meta">A partial run speaks for its own cells only: '
+                 f'{plural(diff.compared, "cell")} compared.</p>')
     verdict_class = "verdict fail" if diff.blocking else "verdict pass"
     body = "".join(groups) or '<p class="muted">No cell changed.</p>'
     return f"""<section class="card changes" id="changes" aria-labelledby="changes-title">
   <h2 id="changes-title">Changes since <span class="mono">{_e(diff.baseline)}</span></h2>
-  {generated}
+  {meta}
   <p class="{verdict_class}" data-verdict>{_e(summary(diff))}; {plural(diff.unchanged, 'cell')} unchanged</p>
   {body}
 </section>"""
