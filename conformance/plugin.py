@@ -21,6 +21,7 @@ CERTIFICATE_KEY = "exportkit-certificate"
 # per case): four times that bounds a healthy case on a slower machine.
 DEFAULT_CASE_TIMEOUT = 180.0
 SELECTION = pytest.StashKey()
+BASELINE = pytest.StashKey()  # (path as given, the loaded matrix): on the controller, with --baseline
 
 
 def pytest_addoption(parser):
@@ -49,6 +50,11 @@ def pytest_addoption(parser):
                     help="where a filtered or sharded run writes its partial file (default: "
                          "conformance-artefacts/partials/ under the rootdir); `python -m reports merge` joins them")
     group.addoption("--no-matrix", action="store_true", help="write neither the matrix nor a partial file")
+    group.addoption("--baseline", metavar="MATRIX.json", default=None,
+                    help="compare the run with this matrix: the run fails when a cell certified there is not now, "
+                         "or a new cell fails; known failures do not fail it")
+    group.addoption("--no-progress", action="store_true",
+                    help="no live progress (cells done, counts by status, time left) while the cases run")
 
 
 def published_matrix(config) -> Path:
@@ -75,14 +81,35 @@ def pytest_configure(config):
         from .cores import share_cores
 
         share_cores(config.workerinput["workercount"])
-    elif not config.getoption("no_matrix"):
-        from .session import CertificateCollector
+    else:
+        register_controller(config, selection)
 
-        chosen, partial = config.getoption("matrix_dir"), config.getoption("partial_dir")
-        out_dir = Path(chosen) if chosen else published_matrix(config).parent
-        partial_dir = Path(partial) if partial else Path(config.rootpath) / "conformance-artefacts" / "partials"
-        config.pluginmanager.register(CertificateCollector(config, selection, out_dir, partial_dir),
-                                      "exportkit-certificates")
+
+def register_controller(config, selection) -> None:
+    """The controller's plugins: the certificate collector (the matrix, the baseline gate) and the
+    live progress."""
+    from .session import CertificateCollector
+
+    progress = None
+    if not config.getoption("no_progress"):
+        from .progress import Progress, ProgressReporter
+        from .shards import case_costs, recorded_costs
+
+        cases = selection.cases(costs_from=published_matrix(config))
+        # What each case took in the published matrix weights the estimate of the time left.
+        progress = Progress(case_costs(cases, recorded_costs(published_matrix(config))),
+                            expected=[case.id for case in cases])
+        config.pluginmanager.register(ProgressReporter(config, progress), "exportkit-progress")
+    baseline = config.stash.get(BASELINE, None)
+    if config.getoption("no_matrix") and baseline is None and progress is None:
+        return
+    chosen, partial = config.getoption("matrix_dir"), config.getoption("partial_dir")
+    out_dir = Path(chosen) if chosen else published_matrix(config).parent
+    partial_dir = Path(partial) if partial else Path(config.rootpath) / "conformance-artefacts" / "partials"
+    config.pluginmanager.register(
+        CertificateCollector(config, selection, out_dir, partial_dir, write=not config.getoption("no_matrix"),
+                             baseline=baseline, progress=progress),
+        "exportkit-certificates")
 
 
 def check_options(config) -> None:
@@ -111,6 +138,14 @@ def check_options(config) -> None:
         chosen = config.getoption(dest)
         if chosen is not None and Path(chosen).exists() and not Path(chosen).is_dir():
             raise pytest.UsageError(f"{flag} {chosen} exists and is not a directory")
+    baseline = config.getoption("baseline")
+    if baseline is not None and not hasattr(config, "workerinput"):  # the controller alone compares
+        from .baseline import load_baseline
+
+        try:
+            config.stash[BASELINE] = (baseline, load_baseline(baseline))
+        except ValueError as error:
+            raise pytest.UsageError(f"--baseline: {error}") from None
 
 
 def pytest_generate_tests(metafunc):

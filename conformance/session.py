@@ -3,6 +3,9 @@
 Registered as a plugin object on the controller only (the process that reports results,
 with or without xdist). Every collected test becomes exactly one cell: a certificate it
 attached, or, when its worker crashed or it never ran, a record made here from its report.
+With ``--baseline`` the cells are compared with the baseline matrix at the end and the
+session's exit status is the gate's (:mod:`conformance.baseline`); each cell recorded is told
+to the live progress (:mod:`conformance.progress`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from reports.matrix import printable
+
 from .plugin import CERTIFICATE_KEY
+
 CASE_ID = re.compile(r"test_certify\[(?P<id>.+)\]$")
 
 
@@ -26,13 +32,19 @@ class CertificateCollector:
     """``out_dir`` receives the published matrix of a complete run; ``partial_dir`` the partial
     file of any other (filtered, sharded, deselected with ``-k``)."""
 
-    def __init__(self, config, selection, out_dir: Path, partial_dir: Path):
+    def __init__(self, config, selection, out_dir: Path, partial_dir: Path, *, write: bool = True,
+                 baseline: tuple[str, dict] | None = None, progress=None):
         self.config = config
         self.selection = selection
         self.out_dir = out_dir
         self.partial_dir = partial_dir
+        self.write = write  # False with --no-matrix
+        self.baseline = baseline  # (its path as given, the matrix)
+        self.progress = progress
         self.expected: list[str] = []  # case ids collected (after selection), in order
         self.records: dict[str, dict] = {}
+        self.other_failures = 0  # failed tests that are not cases: the gate never hides them
+        self.diff = None
         self._cases: dict | None = None
 
     # ---- what was collected --------------------------------------------------------------
@@ -42,6 +54,8 @@ class CertificateCollector:
             case_id = case_id_of(nodeid)
             if case_id and case_id not in self.expected:
                 self.expected.append(case_id)
+        if self.progress is not None:
+            self.progress.expect(self.expected)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
@@ -55,10 +69,11 @@ class CertificateCollector:
     def pytest_runtest_logreport(self, report):
         case_id = case_id_of(report.nodeid)
         if case_id is None:
+            self.other_failures += bool(report.failed)
             return
         for key, value in report.user_properties:
             if key == CERTIFICATE_KEY:
-                self.records[case_id] = json.loads(value)
+                self._record(case_id, json.loads(value))
                 return
         if report.failed and case_id not in self.records:
             # No certificate: the worker died (native crash, or the hard timeout killed it)
@@ -71,10 +86,15 @@ class CertificateCollector:
 
                 reason = (f"the worker process died while running this case (a native crash, or the hard "
                           f"timeout of {hard_timeout(self.config):g} s)")
-            self.records[case_id] = self._record_without_certificate(case_id, status, text, reason)
+            self._record(case_id, self._record_without_certificate(case_id, status, text, reason))
         elif report.skipped and report.when == "setup" and case_id not in self.records:
             reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            self.records[case_id] = self._record_without_certificate(case_id, "skipped", reason)
+            self._record(case_id, self._record_without_certificate(case_id, "skipped", reason))
+
+    def _record(self, case_id: str, record: dict) -> None:
+        self.records[case_id] = record
+        if self.progress is not None:
+            self.progress.done(case_id, record["status"])
 
     def _case(self, case_id: str):
         from .cases import all_cases
@@ -102,6 +122,8 @@ class CertificateCollector:
             if case_id not in self.records:
                 self.records[case_id] = self._record_without_certificate(
                     case_id, "skipped", "not run: the session ended before this case ran")
+        if not self.write and self.baseline is None:
+            return
         from reports import build_matrix, write_matrix
 
         from .cases import all_cases
@@ -124,11 +146,27 @@ class CertificateCollector:
                 "selection": self.selection.describe() or "a deselection (-k / -m)",
                 "shard": str(shard) if shard else None, "registry_ids": registry_ids})
             out_dir, basename = self.partial_dir, shard.stem if shard else "partial"
-        self.json_path, self.html_path = write_matrix(matrix, out_dir, basename=basename)
-        self.summary = matrix["summary"]
-        self.partial = not complete
+        if self.baseline is not None:
+            from .baseline import compare, exit_status
+
+            name, baseline = self.baseline
+            self.diff = compare(baseline, matrix, name=name, selected=self.expected, complete=complete)
+            session.exitstatus = exit_status(session.exitstatus, self.diff, other_failures=self.other_failures)
+        if self.write:
+            self.json_path, self.html_path = write_matrix(matrix, out_dir, basename=basename, diff=self.diff)
+            self.summary = matrix["summary"]
+            self.partial = not complete
 
     def pytest_terminal_summary(self, terminalreporter):
+        self._matrix_summary(terminalreporter)
+        if self.diff is not None:  # last: the verdict sits above pytest's own final line
+            from .baseline import summary_lines
+
+            terminalreporter.write_sep("=", f"exportkit baseline: changes since {printable(self.baseline[0])}")
+            for line in summary_lines(self.diff):
+                terminalreporter.write_line(line, red=line.startswith(("regressed", "baseline gate: FAILED")))
+
+    def _matrix_summary(self, terminalreporter):
         summary = getattr(self, "summary", None)
         if summary is None:
             return

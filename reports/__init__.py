@@ -3,9 +3,11 @@
 ``build_matrix`` validates records and computes summary counts,
 ``write_matrix`` publishes ``support-matrix.json`` and a self-contained
 ``support-matrix.html``; ``merge_partials`` joins the partial files of sharded
-runs; ``python -m reports render`` and ``merge`` do both from disk.
+runs; ``diff_matrices`` compares two matrices cell by cell; ``python -m reports
+render``, ``merge`` and ``diff`` do these from disk.
 """
 
+from reports.diff import MatrixDiff, diff_matrices
 from reports.html import render_html
 from reports.matrix import (
     SCHEMA_VERSION,
@@ -25,7 +27,9 @@ __all__ = [
     "STATUSES",
     "build_matrix",
     "compact",
+    "diff_matrices",
     "expand",
+    "MatrixDiff",
     "MergeError",
     "load_matrix",
     "merge_partials",

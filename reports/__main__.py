@@ -2,6 +2,7 @@
 
     python -m reports render RECORDS.jsonl|MATRIX.json --out DIR
     python -m reports merge PART.json... [--out DIR]
+    python -m reports diff OLD.json NEW.json [--html OUT.html] [--json]
 """
 
 from __future__ import annotations
@@ -12,59 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from exportkit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
-from reports.matrix import build_matrix, load_matrix, printable, read_json_file, write_matrix
+from exportkit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NO, EXIT_OK
+from reports.diff import diff_matrices, scope, text_report
+from reports.html import render_html
+from reports.matrix import _atomic_write, load_input, printable, write_matrix
 from reports.merge import merge_partials
-
-
-def _read_records_jsonl(path: Path) -> list[dict]:
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-    return records
-
-
-def _matrix_from_records(records: list[dict]) -> dict:
-    # A JSONL of records carries no run-level metadata: derive it from the
-    # records (first value wins; the profile only when all records agree).
-    versions: dict = {}
-    for record in records:
-        if isinstance(record, dict):
-            for name, version in (record.get("versions") or {}).items():
-                versions.setdefault(name, version)
-    profiles = {r.get("hypothesis_profile") for r in records if isinstance(r, dict)}
-    return build_matrix(records, versions=versions, profile=profiles.pop() if len(profiles) == 1 else None)
-
-
-def load_input(path: Path) -> dict:
-    """Build a validated matrix from a JSONL of records, a JSON list of records or a matrix JSON."""
-    if not path.is_file():  # a directory, or a FIFO that would block the reader
-        raise ValueError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
-    if path.suffix in (".jsonl", ".ndjson"):
-        return _matrix_from_records(_read_records_jsonl(path))
-    doc = read_json_file(path)
-    if isinstance(doc, list):
-        return _matrix_from_records(doc)
-    if isinstance(doc, dict) and isinstance(doc.get("rows"), list):
-        doc = load_matrix(path)  # a stored (compact) matrix, checked as it is expanded
-    if isinstance(doc, dict) and isinstance(doc.get("cells"), list):
-        # Rebuild rather than trust the stored summary, so a hand-edited matrix is re-checked.
-        return build_matrix(
-            doc["cells"],
-            versions=doc.get("versions") or {},
-            generated_at=doc.get("generated_at"),
-            profile=doc.get("hypothesis_profile"),
-            seed=doc.get("seed"),
-            registry=doc.get("registry"),
-            partial=doc.get("partial"),
-        )
-    raise ValueError(f"{path}: expected a support matrix (object with 'cells') or a list of records")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the traceback of an error (also: EXPORTKIT_DEBUG=1)")
     parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__, parents=[common],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="exit status: 0 done, 2 bad input, 70 internal error, 130 interrupted")
+                                     epilog="exit status: 0 done, 1 diff found a regression, 2 bad input, "
+                                            "70 internal error, 130 interrupted")
     commands = parser.add_subparsers(dest="command", required=True)
     render = commands.add_parser("render", help="render support-matrix.json and .html", parents=[common])
     render.add_argument("input", type=Path, help="records .jsonl (one record per line) or a matrix .json")
@@ -86,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "a cell certified twice, and a merge that misses a registered case.")
     merge.add_argument("parts", type=Path, nargs="+", help="partial files (conformance-artefacts/partials/*.json)")
     merge.add_argument("--out", type=Path, default=Path("reports"), help="output directory (default: %(default)s)")
+    diff = commands.add_parser(
+        "diff", help="what changed between two matrices; exit status 1 on a regression", parents=[common],
+        description="Compare two support matrices cell by cell: regressions (certified before, not now), new "
+                    "cells, fixes, changed causes (same status, another stage or reason), other status changes "
+                    "and removed cells. Exit status 1 when a cell regressed or a new cell failed, crashed or timed "
+                    "out; 0 otherwise.")
+    diff.add_argument("old", type=Path, help="the baseline matrix (or records), e.g. the published one")
+    diff.add_argument("new", type=Path, help="the matrix (or records) to compare with it")
+    diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    diff.add_argument("--html", type=Path, metavar="OUT.html",
+                      help="also write the new matrix's page with a 'Changes since' section")
     return parser
 
 
@@ -96,7 +61,35 @@ def _check_out_dir(out: Path) -> None:
         raise ValueError(f"--out {out} exists and is not a directory")
 
 
+def _check_out_file(out: Path) -> None:
+    if out.is_dir():
+        raise ValueError(f"--html {out} is a directory")
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--html {out} is a dangling symbolic link")
+
+
+def run_diff(args) -> int:
+    if args.html is not None:
+        _check_out_file(args.html)
+    old, new = load_input(args.old), load_input(args.new)
+    diff = diff_matrices(old, new, baseline=str(args.old), current=str(args.new), only=scope(old, new))
+    if args.html is not None:
+        page = render_html(new, diff=diff)  # rendered before anything is written
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(args.html, page)
+        print(f"written: {args.html}", file=sys.stderr)
+    text = json.dumps(diff.to_json(), indent=2) if args.json else "\n".join(text_report(diff))
+    try:
+        print(text)  # JSON in ASCII: no terminal control character gets through
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): the verdict still stands
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_NO if diff.blocking else EXIT_OK
+
+
 def run(args) -> int:
+    if args.command == "diff":
+        return run_diff(args)
     _check_out_dir(args.out)
     if args.command == "render":
         paths = write_matrix(load_input(args.input), args.out, basename=args.basename)

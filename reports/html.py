@@ -5,6 +5,10 @@ so the counts read without JavaScript. The rows come from the embedded matrix
 JSON: the page's script (``page.js``, inlined with ``page.css``) builds only the
 rows in view, filters, and opens certificates, building DOM nodes with
 textContent. The page references nothing outside itself and works from file://.
+
+Rendered with a :class:`~reports.diff.MatrixDiff`, the page opens with a "Changes since"
+section (rendered here too, escaped); the diff is part of the page only, never of the
+matrix JSON, so the embedded matrix stays exactly what ``load_matrix`` reads.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from datetime import datetime, timezone
 from functools import cache
 from html import escape
 from importlib import resources
+from urllib.parse import quote
 
+from reports.diff import SECTIONS, Change, MatrixDiff, plural, summary
 from reports.matrix import STATUSES, compact, to_json
 
 ABBREVIATIONS = {
@@ -142,6 +148,55 @@ def _summary(summary: dict) -> str:
 </section>"""
 
 
+def _chip(outcome) -> str:
+    if outcome is None:
+        return '<span class="muted">\u2014</span>'
+    status = _e(outcome.status)
+    return f'<span class="chip s-{status}" title="{status}">{_e(ABBREVIATIONS[outcome.status])}</span>'
+
+
+def _change_row(change: Change, ids: set[str]) -> str:
+    # A cell the page holds links to its certificate (page.js opens it on the hash change).
+    name = (f'<a class="mono" href="#{_e(quote(change.id, safe=""))}">{_e(change.id)}</a>' if change.id in ids
+            else f'<span class="mono">{_e(change.id)}</span>')
+    now = change.new or change.old
+    cause = _e(now.cause()) if now.status != "certified" else ""
+    if change.old and change.new and change.old.status != "certified" and change.old.cause() != change.new.cause():
+        cause += f'<div class="muted">was {_e(change.old.cause() or "no stage or reason")}</div>'
+    return (f'<tr><td class="wrap">{name}</td><td>{_chip(change.old)}</td><td>{_chip(change.new)}</td>'
+            f'<td class="wrap">{cause}</td></tr>')
+
+
+def _changes(diff: MatrixDiff, cells: list[dict]) -> str:
+    """The "Changes since <baseline>" section: a group per kind of change, regressions open."""
+    ids = {cell["id"] for cell in cells}
+    groups = []
+    for name, heading in SECTIONS:
+        changes = getattr(diff, name)
+        if not changes:
+            continue
+        rows = "".join(_change_row(change, ids) for change in changes)
+        opened = " open" if name in ("regressions", "new") else ""
+        groups.append(
+            f'<details class="changes-group" data-kind="{name}"{opened}><summary>{_e(heading)} '
+            f'<span class="count" data-change-count="{name}">{len(changes)}</span></summary>'
+            '<table class="d-table"><thead><tr><th>cell</th><th>before</th><th>now</th><th>stage: reason</th></tr>'
+            f'</thead><tbody>{rows}</tbody></table></details>')
+    meta = (f'<p class="meta">The baseline was generated {_e(_fmt_generated(diff.baseline_generated_at))}.</p>'
+            if diff.baseline_generated_at else "")
+    if diff.compared is not None:
+        meta += (f'<p class="meta">A partial run speaks for its own cells only: '
+                 f'{plural(diff.compared, "cell")} compared.</p>')
+    verdict_class = "verdict fail" if diff.blocking else "verdict pass"
+    body = "".join(groups) or '<p class="muted">No cell changed.</p>'
+    return f"""<section class="card changes" id="changes" aria-labelledby="changes-title">
+  <h2 id="changes-title">Changes since <span class="mono">{_e(diff.baseline)}</span></h2>
+  {meta}
+  <p class="{verdict_class}" data-verdict>{_e(summary(diff))}; {plural(diff.unchanged, 'cell')} unchanged</p>
+  {body}
+</section>"""
+
+
 def _controls() -> str:
     legend = "".join(
         f'<label class="legend-item" title="show {s}"><input type="checkbox" value="{s}" checked>'
@@ -200,8 +255,9 @@ _DETAILS = """<aside id="details" hidden aria-labelledby="details-title">
 </aside>"""
 
 
-def render_html(matrix: dict) -> str:
-    """Return the whole page as a string; it references no external resources."""
+def render_html(matrix: dict, diff: MatrixDiff | None = None) -> str:
+    """Return the whole page as a string; it references no external resources. With ``diff``
+    (this matrix compared with a baseline), the page shows what changed first."""
     abbreviations = _e(json.dumps(ABBREVIATIONS))
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -215,6 +271,7 @@ def render_html(matrix: dict) -> str:
 <body>
 {_header(matrix)}
 <main>
+{_changes(diff, matrix["cells"]) if diff is not None else ""}
 {_summary(matrix["summary"])}
 {_controls()}
 <noscript><p class="muted">Enable JavaScript to see the table, filter it and open certificate details.</p></noscript>

@@ -280,8 +280,10 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_matrix(matrix: dict, out_dir: Path, *, basename: str = "support-matrix") -> tuple[Path, Path]:
-    """Write ``<basename>.json`` and ``<basename>.html`` into out_dir atomically."""
+def write_matrix(matrix: dict, out_dir: Path, *, basename: str = "support-matrix",
+                 diff=None) -> tuple[Path, Path]:
+    """Write ``<basename>.json`` and ``<basename>.html`` into out_dir atomically. A
+    :class:`~reports.diff.MatrixDiff` shows on the page only; the JSON is the matrix alone."""
     from reports.html import render_html  # local import: html imports this module
 
     out_dir = Path(out_dir)
@@ -290,7 +292,7 @@ def write_matrix(matrix: dict, out_dir: Path, *, basename: str = "support-matrix
     # Render both before writing either, so a rendering bug cannot leave a
     # fresh JSON next to a stale HTML.
     json_text = to_json(compact(matrix)) + "\n"
-    html_text = render_html(matrix)
+    html_text = render_html(matrix) if diff is None else render_html(matrix, diff=diff)
     _atomic_write(json_path, json_text)
     _atomic_write(html_path, html_text)
     return json_path, html_path
@@ -337,3 +339,64 @@ def load_matrix(path: str | os.PathLike) -> dict:
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
     return matrix
+
+
+# ---- what `python -m reports` and the certifier's --baseline are given ---------------------------------
+
+def _read_records_jsonl(path: Path) -> list[dict]:
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+    return records
+
+
+def _matrix_from_records(records: list[dict]) -> dict:
+    # A JSONL of records carries no run-level metadata: derive it from the
+    # records (first value wins; the profile only when all records agree).
+    versions: dict = {}
+    for record in records:
+        if isinstance(record, dict):
+            for name, version in (record.get("versions") or {}).items():
+                versions.setdefault(name, version)
+    profiles = {r.get("hypothesis_profile") for r in records if isinstance(r, dict)}
+    return build_matrix(records, versions=versions, profile=profiles.pop() if len(profiles) == 1 else None)
+
+
+def load_input(path: Path) -> dict:
+    """Build a validated matrix from a JSONL of records, a JSON list of records or a matrix JSON.
+    A ValueError names the file: a command may read two."""
+    try:
+        return _load_input(Path(path))
+    except ValueError as error:
+        message = str(error)
+        raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def _load_input(path: Path) -> dict:
+    if not path.is_file():  # a directory, or a FIFO that would block the reader
+        raise ValueError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
+    if path.suffix in (".jsonl", ".ndjson"):
+        return _matrix_from_records(_read_records_jsonl(path))
+    doc = read_json_file(path)
+    if isinstance(doc, list):
+        return _matrix_from_records(doc)
+    if isinstance(doc, dict) and isinstance(doc.get("rows"), list):
+        doc = load_matrix(path)  # a stored (compact) matrix, checked as it is expanded
+    if isinstance(doc, dict) and isinstance(doc.get("cells"), list):
+        # Rebuild rather than trust the stored summary, so a hand-edited matrix is re-checked.
+        return build_matrix(
+            doc["cells"],
+            versions=doc.get("versions") or {},
+            generated_at=doc.get("generated_at"),
+            profile=doc.get("hypothesis_profile"),
+            seed=doc.get("seed"),
+            registry=doc.get("registry"),
+            partial=doc.get("partial"),
+        )
+    raise ValueError(f"{path}: expected a support matrix (object with 'cells') or a list of records")

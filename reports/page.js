@@ -361,12 +361,17 @@
   });
 
   applyFilters();
-  try {
-    const initial = decodeURIComponent(location.hash.slice(1));  // deep link to a certificate
-    if (byId.has(initial)) {
-      scrollToCell(initial);
-      openDetails(initial, false);
-    }
-  } catch (_) { /* malformed hash: ignore */ }
+  function openFromHash() {
+    try {
+      const id = decodeURIComponent(location.hash.slice(1));  // deep link to a certificate
+      if (byId.has(id)) {
+        scrollToCell(id);
+        openDetails(id, false);
+      }
+    } catch (_) { /* malformed hash: ignore */ }
+  }
+  openFromHash();
+  // The links of the "Changes since" section are hash links to certificates.
+  window.addEventListener('hashchange', openFromHash);
   window.__matrixReady = true;
 })();

@@ -1,7 +1,8 @@
 """Bad options to the certifier: a one-line pytest usage error (exit status 4), nothing written.
 
 Grouped as: hypothesis profiles, filters that select nothing (alone and combined), numeric
-options out of range, shards that are not I/N, and output folders that are files. The
+options out of range, shards that are not I/N, output folders that are files, and baselines
+that are not matrices. The
 published matrix is never touched, and nothing is written where the run was told to write.
 """
 
@@ -81,6 +82,39 @@ def test_output_folders_that_are_files(capsys, tmp_path, monkeypatch, option):
     assert int(status) == USAGE_ERROR
     assert f"{option} {path} exists and is not a directory" in output
     assert Path(path).read_text() == "x"
+
+
+def _baseline(tmp_path: Path, text: str | None) -> str:
+    if text is None:
+        return str(tmp_path / "missing.json")
+    (tmp_path / "baseline.json").write_text(text)
+    return str(tmp_path / "baseline.json")
+
+
+BASELINES = {
+    "missing": (None, "no such file"),
+    "not JSON": ("{", "invalid JSON"),
+    "not a matrix": ('{"rows": 3}', "expected a support matrix"),
+    "a cell with an unknown status": ('{"cells": [{"id": "a", "library": "l", "model_type": "m", "exporter": "e", '
+                                      '"column": "c", "task": "t", "status": "great"}]}', "unknown status 'great'"),
+}
+
+
+@pytest.mark.parametrize("text,message", BASELINES.values(), ids=BASELINES.keys())
+def test_bad_baselines(capsys, tmp_path, monkeypatch, text, message):
+    monkeypatch.chdir(REPO)
+    path = _baseline(tmp_path, text)
+    status, output = certify(capsys, tmp_path, "--model-type", "bert", "--baseline", path)
+    assert status == USAGE_ERROR, output
+    assert f"--baseline: {path}" in output and message in output
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    assert not (tmp_path / "matrix").exists() and not (tmp_path / "partials").exists()
+
+
+def test_a_baseline_that_is_a_directory(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    status, output = certify(capsys, tmp_path, "--baseline", str(tmp_path))
+    assert status == USAGE_ERROR and f"--baseline: {tmp_path}: not a regular file" in output
 
 
 def test_a_filter_that_matches_nothing_under_xdist(tmp_path):

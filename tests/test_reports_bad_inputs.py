@@ -1,9 +1,10 @@
 """Bad input to `python -m reports`: one line, exit status 2 (130 interrupted, 70 a defect), nothing written.
 
 Grouped as: input files that are not matrices (missing, a directory, a FIFO, not JSON, the
-wrong JSON), matrices whose cells have wrong-typed fields (whole and compact storage),
-output directories that cannot be written, partial files that cannot be merged, and text
-from a matrix that must not act on a terminal or a page.
+wrong JSON; given to `render`, or as either side of `diff`), matrices whose cells have
+wrong-typed fields (whole and compact storage), output directories that cannot be written,
+partial files that cannot be merged, and text from a matrix that must not act on a terminal
+or a page.
 """
 
 from __future__ import annotations
@@ -118,6 +119,24 @@ def test_load_matrix_raises_value_error_only(tmp_path, make):
     with pytest.raises(ValueError) as raised:
         load_matrix(source)
     assert str(source) in str(raised.value)
+
+
+@pytest.mark.parametrize("side", ["old", "new"])
+@pytest.mark.parametrize("make,message", INPUT_CASES.values(), ids=INPUT_CASES.keys())
+def test_bad_inputs_to_diff(capsys, tmp_path, make, message, side):
+    good = write_matrix(build_matrix([cell()], versions={}), tmp_path / "good")[0]
+    bad = make(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    paths = [bad, good] if side == "old" else [good, bad]
+    try:
+        status = main(["diff", *map(str, paths), "--html", str(tmp_path / "out" / "changes.html")])
+    except SystemExit as stop:
+        status = stop.code
+    err = capsys.readouterr().err
+    assert status == EXIT_BAD_INPUT  # not 1: a bad input is not a regression
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"error: {bad}" in err  # which of the two files
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def _dangling(tmp_path: Path) -> Path:

@@ -190,6 +190,31 @@ def test_status_checkboxes_filter_rows(page):
     assert sorted(visible_models(page)) == ["gpt2", "resnet"]
 
 
+def test_changes_since_a_baseline_link_to_their_certificates(driver, matrix, tmp_path):
+    from reports.diff import diff_matrices
+
+    baseline = build_matrix([{**r, "status": "certified", "stage": None, "reason": None} for r in RECORDS[:2]]
+                            + [record("timm", "gone", "dynamo", "image-classification", "certified")],
+                            versions=VERSIONS, generated_at="2025-05-01T00:00:00Z")
+    hostile = {**RECORDS[1], "reason": "<b id=injected-reason>boom</b>"}
+    current = build_matrix([hostile if r["id"] == FAILED_ID else r for r in RECORDS], versions=VERSIONS)
+    _, html_path = write_matrix(current, tmp_path, diff=diff_matrices(baseline, current, baseline="<i>old</i>.json"))
+    driver.get(html_path.resolve().as_uri())
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.__matrixReady === true"))
+    changes = css(driver, "#changes")
+    assert changes.is_displayed()
+    assert css(driver, "#changes-title").get_attribute("textContent") == "Changes since <i>old</i>.json"
+    assert driver.find_elements(By.ID, "injected-reason") == []
+    regressions = css(driver, '#changes details[data-kind="regressions"]')
+    assert regressions.get_attribute("open") is not None
+    assert FAILED_ID in regressions.text and "<b id=injected-reason>boom</b>" in regressions.text
+    assert "timm/gone/onnx-dynamo/image-classification" in css(driver, '#changes details[data-kind="removed"]')\
+        .get_attribute("textContent")
+    regressions.find_element(By.CSS_SELECTOR, "a").click()
+    WebDriverWait(driver, 5).until(lambda d: css(d, "#details").is_displayed())
+    assert css(driver, "#details-title").text == FAILED_ID
+
+
 # ---- a matrix of 10,000 cells: the published certificates, repeated over synthetic model types ---------
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "reports" / "support-matrix.json"
