@@ -213,7 +213,9 @@ def arrange(layout: Layout, directory: str | os.PathLike, results: Mapping[str, 
             os.replace(source, target)
             for path in data:
                 os.replace(path, target.parent / path.name)
-        rename_graph_inputs(target, graph_input_names(parts[stem]))
+        renames = graph_input_names(parts[stem])
+        if renames:
+            rename_graph_inputs(target, renames)
         result.path = target
         placed[stem] = target
     return placed
