@@ -265,3 +265,7 @@ def test_the_library_api_writes_the_graphs_only(tmp_path):
     results = export_models(model, config, tmp_path / "out", layout="transformers.js", engine="torchscript")
     assert files(tmp_path / "out") == ["onnx/model.onnx"]
     assert results["model"].path == tmp_path / "out" / "onnx" / "model.onnx"
+    # exporting again merges into onnx/: the graph is replaced, the user's files there stay
+    (tmp_path / "out" / "onnx" / "notes.txt").write_text("mine")
+    export_models(model, config, tmp_path / "out", layout="transformers.js", engine="torchscript")
+    assert files(tmp_path / "out") == ["onnx/model.onnx", "onnx/notes.txt"]
