@@ -27,6 +27,7 @@ from .errors import (
     RegistryError,
     ValidationError,
 )
+from .layout import DEFAULT_LAYOUT, LAYOUTS
 
 SHAPE_FLAGS = {
     # flag -> (generate_dummy_inputs keyword, help)
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "only; bf16 is refused: ONNX Runtime cannot validate it)")
     onnx.add_argument("--overwrite", action="store_true",
                       help="replace a non-empty OUTDIR as a whole (after the new export validated)")
+    onnx.add_argument("--layout", choices=list(LAYOUTS), default=DEFAULT_LAYOUT,
+                      help="how OUTDIR is laid out, and so what loads it: " + "; ".join(
+                          f"{name}: {layout.loads}" for name, layout in LAYOUTS.items())
+                      + f" (default {DEFAULT_LAYOUT}). Either way OUTDIR also carries the model directory's config, "
+                        "tokenizer and processor files")
     onnx.add_argument("--monolith", action="store_true",
                       help="export an encoder-decoder as one graph instead of encoder / decoder parts")
     onnx.add_argument("--no-post-process", "--no-validate", dest="validate", action="store_false",
@@ -307,6 +313,7 @@ def check_shape_flags(shapes: dict[str, int], parts: dict, what: str) -> None:
 def export_onnx(args) -> int:
     from .exporters.onnx import validate_model_outputs
     from .exporters.onnx.convert import export_parts
+    from .layout import arrange, copy_runtime_files, get_layout
     from .loading import _local_dir, infer_library, infer_model_type_from_dir, infer_task, load_model, model_config
     from .outdir import StagedDirectory, check_destination, remove_stale
     from .support_matrix import choose_engine, engines_for
@@ -319,7 +326,9 @@ def export_onnx(args) -> int:
     remove_stale(args.output)
     model_dir = _local_dir(args.model)
     library = args.library or infer_library(model_dir)
-    task = infer_task(model_dir) if args.task == "auto" else args.task
+    layout = get_layout(args.layout)
+    inferred = args.task == "auto"
+    task = layout.task_for(infer_task(model_dir) if inferred else args.task, inferred=inferred)
     model_type = infer_model_type_from_dir(model_dir, library)
     # an unsupported task is refused before anything is loaded
     TasksManager.get_exporter_config_constructor("onnx", task=task, model_type=model_type, library_name=library)
@@ -339,19 +348,23 @@ def export_onnx(args) -> int:
     config = constructor(model_config(model))
     shapes = {keyword: getattr(args, flag.replace("-", "_")) for flag, (keyword, _) in SHAPE_FLAGS.items()
               if getattr(args, flag.replace("-", "_")) is not None}
-    parts = {"model": config} if args.monolith else config.submodels()
+    parts = layout.parts(config, args.monolith)
     check_shape_flags(shapes, parts, f"{model_type} {task}")
 
     _progress(f"exporting with the {args.engine} engine: {', '.join(parts)}")
     tic = time.perf_counter()
     with StagedDirectory(args.output, existing=existing) as staged:
-        results = export_parts(model, config, staged.path, opset=args.opset, device=args.device, input_shapes=shapes,
-                               engine=args.engine, do_constant_folding=not args.no_constant_folding, seed=args.seed,
-                               monolith=args.monolith, keep_debug_metadata=args.keep_debug_metadata)
+        results = export_parts(model, config, staged.path, parts=parts, opset=args.opset, device=args.device,
+                               input_shapes=shapes, engine=args.engine, do_constant_folding=not args.no_constant_folding,
+                               seed=args.seed, keep_debug_metadata=args.keep_debug_metadata)
+        # Laid out before validation, so that what is validated is what OUTDIR will hold.
+        arrange(layout, staged.path, results, parts, dtype=args.dtype)
         for stem, result in results.items():
-            _progress(f"  {stem}.onnx ({result.artefact_bytes / 1e6:.1f} MB, opset {result.opset}, "
-                      f"{result.export_seconds:.1f} s)")
-        _progress(f"exported in {time.perf_counter() - tic:.1f} s")
+            _progress(f"  {result.path.relative_to(staged.path).as_posix()} ({result.artefact_bytes / 1e6:.1f} MB, "
+                      f"opset {result.opset}, {result.export_seconds:.1f} s)")
+        copied = copy_runtime_files(model_dir, staged.path, library)
+        _progress(f"exported in {time.perf_counter() - tic:.1f} s, laid out for {layout.name}; copied from "
+                  f"{args.model}: {', '.join(copied) or 'nothing (no config or tokenizer files)'}")
         if args.validate:
             for stem, part in parts.items():
                 # sizes other than the export's, then every axis at its minimum (batch 1, empty cache)

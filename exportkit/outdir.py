@@ -108,7 +108,8 @@ class StagedDirectory:
     and any parent folders this created; ``out`` is untouched. What :meth:`commit` does with an
     existing, non-empty ``out`` is ``existing``: "refuse" it (checked on entry, before any
     work), "replace" it as a whole (set aside, staging renamed into place, then deleted), or
-    "merge" into it (each staged file replaces its namesake; the user's other files stay).
+    "merge" into it (each staged file, in subfolders too, replaces its namesake; the user's other
+    files stay).
     """
 
     def __init__(self, final: str | os.PathLike, existing: str = "refuse"):
@@ -134,9 +135,12 @@ class StagedDirectory:
     def commit(self) -> Path:
         assert self.path is not None, "commit() outside the with block"
         if self.existing == "merge" and self.final.is_dir():
-            for produced in sorted(self.path.iterdir()):
-                os.replace(produced, self.final / produced.name)
-            self.path.rmdir()
+            # file by file, into subfolders too (a layout's onnx/): a folder cannot replace a non-empty one
+            for produced in sorted(p for p in self.path.rglob("*") if not p.is_dir()):
+                target = self.final / produced.relative_to(self.path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(produced, target)
+            shutil.rmtree(self.path)
         elif self.final.exists():
             # An empty directory, or one the caller allowed to be replaced (checked on entry).
             aside = _marked_name(self.final, REPLACED)

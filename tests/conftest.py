@@ -1,4 +1,4 @@
-"""Shared tiny model configs and a seeded model builder for the unit tests."""
+"""Shared tiny model configs, tokenizers and a seeded model builder for the unit tests."""
 
 from __future__ import annotations
 
@@ -37,6 +37,55 @@ def tiny_t5_config() -> transformers.T5Config:
         vocab_size=VOCAB, d_model=32, d_kv=16, d_ff=37, num_layers=2, num_decoder_layers=2, num_heads=4,
         relative_attention_num_buckets=8, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
     )
+
+
+WORDS = ["hello", "world", "the", "a", "cat", "dog", "sat", "on", "mat", "ran", "fast", "slow", "red", "blue"]
+
+
+def wordpiece_tokenizer() -> transformers.PreTrainedTokenizerFast:
+    """A BERT-style WordPiece tokenizer over a few words, built locally (no hub)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *(f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"),
+              *"abcdefghijklmnopqrstuvwxyz"]
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(tokens)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+                                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+
+
+def bpe_tokenizer(specials=("<pad>", "</s>", "<unk>"), eos_after: bool = False) -> transformers.PreTrainedTokenizerFast:
+    """A BPE tokenizer (letters merged into WORDS), built locally; ``eos_after`` appends ``</s>`` as T5's does."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    vocab = {token: i for i, token in enumerate([*specials, *"abcdefghijklmnopqrstuvwxyz"])}
+    merges = []
+    for word in WORDS:
+        for end in range(2, len(word) + 1):
+            if word[:end] not in vocab:
+                merges.append((word[: end - 1], word[end - 1]))
+                vocab[word[:end]] = len(vocab)
+    tokenizer = Tokenizer(models.BPE(vocab, merges, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    if eos_after:
+        tokenizer.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", vocab["</s>"])])
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>",
+                                                eos_token="</s>")
+
+
+GENERATING_T5_ATOL = "5e-4"
+
+
+def generating_t5_config() -> transformers.T5Config:
+    """The tiny T5 with larger initial weights: from seed 0 its greedy output varies (the default
+    initialisation repeats one token), so comparing generated tokens says something. Its values
+    are larger too: export it with GENERATING_T5_ATOL, the config's 1e-4 scaled alike."""
+    config = tiny_t5_config()
+    config.initializer_factor = 2.0
+    return config
 
 
 def build_model(model_cls, config, seed: int = 0) -> torch.nn.Module:

@@ -315,7 +315,7 @@ def test_overwrite_replaces_the_outdir_as_a_whole(capsys, models, tmp_path):
     assert status == EXIT_BAD_INPUT and "is not empty; pass --overwrite" in last_line(err)
     assert run(capsys, "export", "onnx", "--model", models / "bert", "--engine", "torchscript", "--overwrite",
                out)[0] == EXIT_OK
-    assert sorted(p.name for p in out.iterdir()) == ["model.onnx"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.onnx"]  # the model's config comes along
 
 
 def test_a_failed_export_leaves_no_folders_it_created(capsys, models, tmp_path, monkeypatch):

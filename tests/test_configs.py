@@ -325,6 +325,35 @@ def test_with_behavior(t5_config):
         config.with_behavior("sideways")
 
 
+def test_a_decoder_without_cross_attention_past_recomputes_it(t5_config, make_model):
+    model = make_model(transformers.T5ForConditionalGeneration, t5_config)
+    config = T5OnnxConfig(t5_config, task="text2text-generation", use_past=True)
+    cached = config.submodels()["decoder_with_past_model"]
+    recomputing = config.with_behavior(ConfigBehavior.DECODER, use_past=True, use_past_in_inputs=True,
+                                       cross_attention_past=False)
+    layers = range(t5_config.num_decoder_layers)
+    self_attention = {f"past_key_values.{i}.decoder.{kind}" for i in layers for kind in ("key", "value")}
+    assert set(recomputing.inputs) == {"decoder_input_ids", "encoder_outputs", "encoder_attention_mask"} | self_attention
+    assert set(recomputing.outputs) == set(cached.outputs)
+    # Given the cross-attention cache the first step computed, both decoders give the same next step.
+    first = config.submodels()["decoder_model"]
+    dims = {"batch_size": 2, "encoder_sequence_length": 5, "decoder_sequence_length": 3}
+    start = first.generate_dummy_inputs(**dims)
+    with torch.no_grad():
+        wrapper = ExportableModule(model, first)
+        present = dict(zip(wrapper.output_names, wrapper(*wrapper.example_args(start))))
+        step = cached.generate_dummy_inputs(**dims, past_sequence_length=3)
+        step.update({name.replace("present", "past_key_values"): value for name, value in present.items()
+                     if name != "logits"})
+        step["encoder_outputs"], step["encoder_attention_mask"] = start["encoder_outputs"], start["encoder_attention_mask"]
+        results = []
+        for part in (cached, recomputing):
+            wrapper = ExportableModule(model, part)
+            results.append(dict(zip(wrapper.output_names, wrapper(*wrapper.example_args(step)))))
+    for name in cached.outputs:
+        torch.testing.assert_close(results[1][name], results[0][name], atol=1e-5, rtol=0)
+
+
 def test_seq2seq_add_past_key_values(t5_config):
     decoder = T5OnnxConfig(t5_config, task="text2text-generation", use_past=True, use_past_in_inputs=True,
                            behavior="decoder")

@@ -209,7 +209,13 @@ class ConfigBehavior(str, enum.Enum):
 
 
 class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
-    """An encoder-decoder, exported whole (monolith) or as encoder / decoder / decoder-with-past."""
+    """An encoder-decoder, exported whole (monolith) or as encoder / decoder / decoder-with-past.
+
+    A decoder that takes its past takes the cross-attention cache too by default (computed
+    once, by the decoder without past). With ``cross_attention_past=False`` it takes only the
+    self-attention cache and computes cross-attention from ``encoder_outputs`` on every step:
+    one graph then serves the first step (past length 0) and every later one.
+    """
 
     def __init__(
         self,
@@ -222,8 +228,10 @@ class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
         behavior: ConfigBehavior | str = ConfigBehavior.MONOLITH,
         preprocessors: list[Any] | None = None,
         legacy: bool = False,
+        cross_attention_past: bool = True,
     ):
         self._behavior = ConfigBehavior(behavior)
+        self.cross_attention_past = cross_attention_past
         # Only a decoder takes its past as input; a monolith or encoder never does.
         if use_past_in_inputs is None:
             use_past_in_inputs = False
@@ -237,11 +245,12 @@ class OnnxSeq2SeqConfigWithPast(OnnxConfigWithPast):
         return self._behavior
 
     def with_behavior(self, behavior: ConfigBehavior | str, use_past: bool = False,
-                      use_past_in_inputs: bool = False) -> OnnxSeq2SeqConfigWithPast:
+                      use_past_in_inputs: bool = False, cross_attention_past: bool = True) -> OnnxSeq2SeqConfigWithPast:
         """A copy of this config describing another part of the model."""
         return type(self)(self._config, task=self.task, int_dtype=self.int_dtype, float_dtype=self.float_dtype,
                           use_past=use_past, use_past_in_inputs=use_past_in_inputs, behavior=behavior,
-                          preprocessors=self._preprocessors, legacy=self.legacy)
+                          preprocessors=self._preprocessors, legacy=self.legacy,
+                          cross_attention_past=cross_attention_past)
 
     def submodels(self) -> dict[str, OnnxSeq2SeqConfigWithPast]:
         if self._behavior is not ConfigBehavior.MONOLITH:

@@ -163,10 +163,14 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
         """Self-attention cache ``{prefix}.{i}.decoder.*`` and cross-attention ``{prefix}.{i}.encoder.*``.
 
         The cross-attention cache depends on the encoder output only, so a decoder that takes
-        it as input does not return it again.
+        it as input does not return it again; one that recomputes it (``cross_attention_past``
+        false) neither takes nor returns it.
         """
         flat = super().past_specs(direction)  # validates direction; gives the self-attention axes
-        with_cross_attention = direction == "inputs" or not self.use_past_in_inputs
+        if direction == "inputs":
+            with_cross_attention = self.cross_attention_past
+        else:
+            with_cross_attention = not self.use_past_in_inputs
         table = self.axis_table()
         cross_axes = ("batch_size", "num_key_value_heads", "encoder_sequence_length", "head_dim")
         specs = {}
@@ -203,10 +207,12 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
         for layer in range(self.num_layers):
             prefix = f"{self.PAST_INPUT_PREFIX}.{layer}"
             self_attention.update(inputs[f"{prefix}.decoder.key"], inputs[f"{prefix}.decoder.value"], layer)
-            cross_attention.update(inputs[f"{prefix}.encoder.key"], inputs[f"{prefix}.encoder.value"], layer)
+            if self.cross_attention_past:
+                cross_attention.update(inputs[f"{prefix}.encoder.key"], inputs[f"{prefix}.encoder.value"], layer)
         cache = EncoderDecoderCache(self_attention, cross_attention)
-        for layer in range(self.num_layers):  # the cross-attention cache is complete: do not recompute it
-            cache.is_updated[layer] = True
+        if self.cross_attention_past:
+            for layer in range(self.num_layers):  # the cross-attention cache is complete: do not recompute it
+                cache.is_updated[layer] = True
         return cache
 
     def call_model(self, model, kwargs):

@@ -23,6 +23,7 @@ import torch
 
 from ...axes import Axis, TensorSpec
 from ...errors import AtolError, ExportError, OutputMissingError, ShapeMismatchError, UnsupportedOpsetError
+from ...layout import graph_input_names
 from ...outdir import StagedDirectory, staging_folder
 from .wrapper import ExportableModule
 
@@ -329,10 +330,13 @@ def export_parts(
     config,
     directory: str | os.PathLike,
     monolith: bool = False,
+    parts: dict[str, Any] | None = None,
     **export_kwargs: Any,
 ) -> dict[str, ExportResult]:
-    """Export every submodel of ``config`` into ``directory`` as it goes (for a caller that stages it)."""
-    parts = {"model": config} if monolith else config.submodels()
+    """Export every submodel of ``config`` (or the given ``parts``, by file stem) into ``directory``
+    as it goes (for a caller that stages it)."""
+    if parts is None:
+        parts = {"model": config} if monolith else config.submodels()
     return {stem: export(model, part, Path(directory) / f"{stem}.onnx", **export_kwargs)
             for stem, part in parts.items()}
 
@@ -342,21 +346,32 @@ def export_models(
     config,
     output_dir: str | os.PathLike,
     monolith: bool = False,
+    layout: str | None = None,
     **export_kwargs: Any,
 ) -> dict[str, ExportResult]:
     """Export every submodel of ``config`` (one ``model.onnx``, or encoder/decoder parts) into ``output_dir``.
 
     ``monolith=True`` exports ``config`` itself as one ``model.onnx`` even where it could be split.
+    ``layout`` ("optimum", "transformers.js") names and places the graphs as that runtime loads
+    them (:mod:`exportkit.layout`); an in-memory model has no source directory, so only the
+    ONNX files are written, no config or tokenizer files.
 
     The parts are assembled beside ``output_dir`` and moved in only once all of them exported,
     so a failure leaves neither a partial directory nor a changed existing one. Files of the
     existing directory that this export does not write stay.
     """
+    from ...layout import arrange, get_layout
+
+    chosen = get_layout(layout) if layout is not None else None
+    parts = chosen.parts(config, monolith) if chosen else ({"model": config} if monolith else config.submodels())
     with StagedDirectory(output_dir, existing="merge") as staged:
-        results = export_parts(model, config, staged.path, monolith=monolith, **export_kwargs)
+        results = export_parts(model, config, staged.path, parts=parts, **export_kwargs)
+        if chosen:
+            arrange(chosen, staged.path, results, parts, dtype=getattr(config, "float_dtype", "fp32"))
+        written = {stem: Path(result.path).relative_to(staged.path) for stem, result in results.items()}
         staged.commit()
     for stem, result in results.items():
-        result.path = Path(output_dir) / f"{stem}.onnx"
+        result.path = Path(output_dir) / written[stem]
     return results
 
 
@@ -448,7 +463,12 @@ def compare_outputs(config, reference_model, session, dims: dict[str, int], atol
     inputs = config.generate_dummy_inputs(framework="pt", seed=seed, padding=padding, **dims)
     reference = reference_outputs(reference_model, config, inputs, device)
     graph_inputs = {i.name for i in session.get_inputs()}
-    feed = {name: tensor.cpu().numpy() for name, tensor in inputs.items() if name in graph_inputs}
+    renamed = graph_input_names(config)  # a laid-out graph may call an input as its runtime does
+    feed = {}
+    for name, tensor in inputs.items():
+        graph_name = name if name in graph_inputs else renamed.get(name)
+        if graph_name in graph_inputs:
+            feed[graph_name] = tensor.cpu().numpy()
     onnx_names = [o.name for o in session.get_outputs()]
     wanted = [name for name in reference if name in onnx_names]
     produced = dict(zip(wanted, session.run(wanted, feed))) if wanted else {}
