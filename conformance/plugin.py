@@ -95,10 +95,11 @@ def register_controller(config, selection) -> None:
         from .progress import Progress, ProgressReporter
         from .shards import case_costs, recorded_costs
 
-        cases = selection.cases(costs_from=published_matrix(config))
-        # What each case took in the published matrix weights the estimate of the time left.
-        progress = Progress(case_costs(cases, recorded_costs(published_matrix(config))),
-                            expected=[case.id for case in cases])
+        def costs():  # what each case took in the published matrix weights the estimate of the time left
+            cases = selection.cases(costs_from=published_matrix(config))
+            return case_costs(cases, recorded_costs(published_matrix(config)))
+
+        progress = Progress(costs)
         config.pluginmanager.register(ProgressReporter(config, progress), "exportkit-progress")
     baseline = config.stash.get(BASELINE, None)
     if config.getoption("no_matrix") and baseline is None and progress is None:

@@ -39,9 +39,11 @@ class Progress:
     """What finished, of the cells expected. ``costs`` (seconds each case took when the
     published matrix was made) weight the estimate; a case without one weighs their mean."""
 
-    def __init__(self, costs: Mapping[str, float] | None = None, *, expected: Iterable[str] = (),
-                 clock: Callable[[], float] = time.monotonic):
-        self.costs = {case_id: float(seconds) for case_id, seconds in (costs or {}).items() if seconds > 0}
+    def __init__(self, costs: Mapping[str, float] | Callable[[], Mapping[str, float]] | None = None, *,
+                 expected: Iterable[str] = (), clock: Callable[[], float] = time.monotonic):
+        # a callable is asked once cases are expected: a pytest run that collects none never reads the registry
+        self._cost_source = costs if callable(costs) else None
+        self.costs = {} if callable(costs) else self._positive(costs or {})
         self.clock = clock
         self.expected: list[str] = list(dict.fromkeys(expected))
         self.statuses: dict[str, str] = {}
@@ -51,9 +53,15 @@ class Progress:
         if self.started is None:
             self.started = self.clock()
 
+    @staticmethod
+    def _positive(costs: Mapping[str, float]) -> dict[str, float]:
+        return {case_id: float(seconds) for case_id, seconds in costs.items() if seconds > 0}
+
     def expect(self, case_ids: Iterable[str]) -> None:
         """The cases collected (a ``-k`` deselection makes them fewer than the selection's)."""
         self.expected = list(dict.fromkeys(case_ids))
+        if self.expected and self._cost_source is not None:
+            self.costs, self._cost_source = self._positive(self._cost_source()), None
 
     def done(self, case_id: str, status: str) -> None:
         self.statuses[case_id] = status  # a cell recorded again (a teardown report) counts once
