@@ -1,9 +1,9 @@
 """Tiny transformers models, built from config classes with random weights.
 
-One general rule shrinks every size field a config has (see ``TINY_SIZES``); a model type
-needs an entry in ``OVERRIDES`` only where the rule alone would give a model that cannot run
-or that loses a feature worth exporting. Sub-configs (CLIP's text and vision towers) are
-shrunk by the same rule, recursively.
+One general rule shrinks every size field a config has (``sizes.TINY_SIZES``); a model type
+needs an entry in its family's ``OVERRIDES`` (``families/``) only where the rule alone would
+give a model that cannot run or that loses a feature worth exporting. Sub-configs (CLIP's
+text and vision towers) are shrunk by the same rule, recursively.
 """
 
 from __future__ import annotations
@@ -15,94 +15,8 @@ from exportkit.transformers_auto import backing_auto_class, task_model_class
 from exportkit.task_names import Task
 
 from .base import MissingRecipeError, describe
-
-# Size field -> tiny value. A field is only ever shrunk (CLIP's 77 text positions stay 77),
-# and a list-valued field is shrunk element by element (wav2vec2's conv_dim keeps its
-# 7 layers, so the real kernels and strides, and the minimum audio length, are kept).
-TINY_SIZES: dict[str, int] = {
-    # widths
-    "hidden_size": 32, "d_model": 32, "n_embd": 32, "dim": 32,
-    "intermediate_size": 37, "d_ff": 37, "hidden_dim": 37, "n_inner": 37,
-    # mixture of experts: few experts, two routed a token. Expert widths are a multiple of four
-    # floats: transformers' grouped kernel needs 16-byte aligned rows (real widths always are).
-    "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4, "num_experts_per_tok": 2,
-    "moe_intermediate_size": 40, "shared_expert_intermediate_size": 40,
-    "embedding_size": 16, "projection_dim": 16, "pooler_output_size": 32, "output_hidden_size": 32,
-    # hierarchical vision transformers (Swin and kin): the first stage's width, divisible by its heads
-    "embed_dim": 24,
-    "classifier_proj_size": 16,
-    # T5's per-head size, kept apart from d_model / num_heads (8) as in t5-3b: the cache must use d_kv.
-    "d_kv": 16,
-    # an explicit per-head size (Qwen3, Gemma: 128 and more) shrinks with the width it divides
-    "head_dim": 8,
-    # depths
-    "num_hidden_layers": 2, "num_layers": 2, "num_decoder_layers": 2, "n_layer": 2, "n_layers": 2,
-    "encoder_layers": 2, "decoder_layers": 2, "depths": 1,  # per stage: one block each
-    # attention heads; fewer key/value heads than query heads keeps grouped-query attention exercised
-    "num_attention_heads": 4, "num_heads": 4, "n_head": 4, "n_heads": 4,
-    "encoder_attention_heads": 4, "decoder_attention_heads": 4, "num_key_value_heads": 2,
-    # vocabularies and positions
-    "vocab_size": 99, "max_position_embeddings": 512, "n_positions": 512,
-    # images
-    "image_size": 32, "patch_size": 4, "encoder_stride": 4,
-    # audio front ends
-    "conv_dim": 32, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
-    "tdnn_dim": 32, "xvector_output_dim": 16,
-    # size thresholds (exportkit.thresholds), small enough that sizes on both sides are cheap
-    "sliding_window": 12, "attention_window": 8, "block_size": 4,
-    "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16,
-}
-
-EXPERT_COUNTS = ("num_experts", "num_local_experts", "n_routed_experts")
-MOE_WIDTH = TINY_SIZES["moe_intermediate_size"]
-
-# What the general rule cannot know, per model type.
-OVERRIDES: dict[str, dict[str, Any]] = {
-    # Four stages keep the real 32x downsampling; bottleneck blocks divide widths by 4.
-    "resnet": {"embedding_size": 16, "hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
-    # T5Config has no default; real checkpoints start decoding from the pad token.
-    "t5": {"decoder_start_token_id": 0},
-    # MPNet's attention computes 32 relative-position buckets whatever its config says.
-    "mpnet": {"relative_attention_num_buckets": 32},
-    # ConvNeXt's four stages keep their 32x downsampling with narrow stages of one block.
-    "convnext": {"hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
-    # Swin attends in windows that must fit its last stage's feature map: 64 / 4 / 2**3 = 2.
-    # Its num_layers counts its stages (len(depths)) and its hidden size is the last stage's width
-    # (24 * 2**3): the masked-image decoder reads both.
-    "swin": {"image_size": 64, "window_size": 2, "encoder_stride": 32, "num_layers": 4, "hidden_size": 192},
-    # DETR's default backbone is timm's resnet50; a tiny transformers ResNet stands in.
-    "detr": {"num_queries": 8, "backbone_config": {
-        "model_type": "resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
-        "out_features": ["stage4"]}},
-}
-
-# Structural switches a family's checkpoints differ by, each certified beside the base tiny
-# config: variant name -> config fields changed. A cell is certified only when every variant passes.
-ROPE = {"rope_theta": 10000.0}
-DECODER_VARIANTS: dict[str, dict[str, Any]] = {
-    "multi-head-attention": {"num_key_value_heads": 4},
-    "multi-query-attention": {"num_key_value_heads": 1},
-    "explicit-head-dim": {"head_dim": 16},  # not hidden_size / heads (Gemma, Qwen3)
-    # dynamic NTK RoPE: a run-time branch on the longest position (a no-op inside the position table)
-    "rope-dynamic": {"rope_parameters": {**ROPE, "rope_type": "dynamic", "factor": 2.0}},
-    "rope-linear": {"rope_parameters": {**ROPE, "rope_type": "linear", "factor": 2.0}},
-}
-VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
-    "llama": DECODER_VARIANTS,
-    "mistral": {**DECODER_VARIANTS, "no-sliding-window": {"sliding_window": None}},
-    # Qwen2 checkpoints mostly attend fully; some use a window on their upper layers
-    "qwen2": {**DECODER_VARIANTS, "sliding-window-upper-layers": {"use_sliding_window": True, "max_window_layers": 1,
-                                                                   "sliding_window": TINY_SIZES["sliding_window"]}},
-    "gpt2": {"attention-scaled-by-layer": {"scale_attn_by_inverse_layer_idx": True},
-             "untied-embeddings": {"tie_word_embeddings": False}},
-    # T5 v1.1 / mT5: gated feed-forward and untied embeddings
-    "t5": {"gated-gelu": {"feed_forward_proj": "gated-gelu", "tie_word_embeddings": False}},
-    "distilbert": {"sinusoidal-positions": {"sinusoidal_pos_embds": True}},
-    "resnet": {"downsample-in-first-stage": {"downsample_in_first_stage": True},
-               "basic-blocks": {"layer_type": "basic"}},
-    "wav2vec2": {"stable-layer-norm": {"do_stable_layer_norm": True, "feat_extract_norm": "layer"}},
-    "hubert": {"stable-layer-norm": {"do_stable_layer_norm": True, "feat_extract_norm": "layer"}},
-}
+from .families import OVERRIDES, VARIANTS
+from .sizes import DEPTH_FIELDS, EXPERT_COUNTS, MOE_WIDTH, TINY_SIZES
 
 # Heads with a free number of classes get 3; others (QA's start/end pair) keep their own count.
 NUM_LABELS = 3
@@ -130,7 +44,11 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
     kwargs = {name: _shrink(fields[name], tiny) for name, tiny in TINY_SIZES.items() if name in fields}
     if any(fields.get(name) for name in EXPERT_COUNTS):  # experts as wide as the feed-forward
         kwargs.update({name: MOE_WIDTH for name in ("intermediate_size",) if name in fields})
-    kwargs = {name: value for name, value in kwargs.items() if value != fields[name]}
+    if fields.get("kv_lora_rank"):
+        # multi-head latent attention expands keys and values to every head: no grouped heads
+        kwargs["num_key_value_heads"] = kwargs.get("num_attention_heads", fields.get("num_attention_heads"))
+    kwargs = {name: value for name, value in kwargs.items() if value != fields.get(name)}
+    kwargs.update(_per_layer_fields(fields, {**kwargs, **overrides}, overrides))
     for name, sub_cls in getattr(config_cls, "sub_configs", {}).items():
         if name in fields and isinstance(fields[name], dict):
             sub_cls = _concrete_config_class(sub_cls, fields[name])
@@ -147,6 +65,41 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
         moved = {value: vocab_size - 1 - rank for rank, value in enumerate(outside)}
         kwargs.update({name: moved[value] for name, value in token_ids.items() if value in moved})
     return kwargs
+
+
+def _per_layer_fields(fields: dict[str, Any], kwargs: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Lists with one entry per layer (``layer_types``, per-layer widths) follow a shrunk depth.
+
+    A list of layer kinds keeps one layer of each kind (a hybrid's attention and state-space
+    layers both stay, so both caches are exported), in the order the config first uses them;
+    the depth grows to hold them. A list of numbers keeps its first entries (shrunk already
+    where the field is a size). A list the overrides set is left as they set it.
+    """
+    depth_fields = [name for name in DEPTH_FIELDS if isinstance(fields.get(name), int) and name in kwargs
+                    and kwargs[name] < fields[name]]
+    if not depth_fields:
+        return {}
+    depth_field = depth_fields[0]
+    full, depth = fields[depth_field], kwargs[depth_field]
+    changed: dict[str, Any] = {}
+    for name, default in fields.items():
+        value = kwargs.get(name, default)  # a per-layer width is shrunk already
+        if name in overrides or not isinstance(value, (list, tuple)) or len(value) != full or full < 2:
+            continue
+        if all(isinstance(v, str) for v in value):
+            kinds = list(dict.fromkeys(value))
+            depth = max(depth, len(kinds))
+            changed[name] = kinds
+        elif all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            changed[name] = list(value)
+    for name, value in changed.items():
+        if all(isinstance(v, str) for v in value):
+            changed[name] = [*value, *[value[0]] * (depth - len(value))][:depth]
+        else:
+            changed[name] = value[:depth]
+    if changed and depth != kwargs[depth_field]:
+        changed[depth_field] = depth
+    return changed
 
 
 def _concrete_config_class(sub_cls: type, default: dict[str, Any]) -> type | None:

@@ -11,8 +11,8 @@ the pairs of the model types in ``REGISTERED_MODEL_TYPES`` are registered, and c
 * the model config, read through its own ``attribute_map`` (and its text sub-config for a
   composite model): sizes, position table, cache geometry.
 
-What transformers does not say is declared per model type in ``DECLARED``: one row each, and
-only where the derivation is not enough.
+What transformers does not say is declared per model type in the ``DECLARED`` row of its
+family module (``decoders``, ``encoders``, ``vision``, ...), only where the derivation is not enough.
 """
 
 from __future__ import annotations
@@ -84,12 +84,17 @@ TEXT_AND_VISION_OUTPUTS = {
     "image_embeds": ("image_batch_size", None),
 }
 
-# Per model type, what the derivation cannot know: config class attributes to set (a
-# tolerance, padding sides, a middle-end to use instead, ...). One row a model type.
-DECLARED: dict[str, dict[str, Any]] = {
-    # T5's derived heads are as precise as its declared family
-    "t5": {"ATOL_FOR_VALIDATION": 1e-4},
-}
+def declared_facts(model_type: str) -> dict[str, Any]:
+    """What the derivation cannot know about ``model_type``: config class attributes to set (a
+    tolerance, padding sides, a middle-end to use instead as ``base``, ...). Each family module
+    beside this one declares its model types' rows in its ``DECLARED``."""
+    from . import FAMILIES
+
+    model_type = normalize_model_type(model_type)
+    found = [module.DECLARED[model_type] for module in FAMILIES if model_type in getattr(module, "DECLARED", {})]
+    if len(found) > 1:
+        raise ExportKitError(f"{model_type!r} is declared by more than one family module")
+    return dict(found[0]) if found else {}
 
 
 class DerivedConfigError(ExportKitError):
@@ -203,7 +208,7 @@ def derived_config_class(model_type: str, task: str) -> type:
         raise DerivedConfigError(f"{model_type!r}: {class_name} cannot be imported here: "
                                  f"{str(error).strip().splitlines()[0]}") from error
     main = getattr(model_cls, "main_input_name", None)
-    declared = dict(DECLARED.get(normalize_model_type(model_type), {}))
+    declared = declared_facts(model_type)
     base = declared.pop("base", None)
     attrs: dict[str, Any] = {}
     if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
@@ -231,7 +236,7 @@ def derived_config_class(model_type: str, task: str) -> type:
         attrs["_TASK_TO_OUTPUTS"] = {task: AUDIO_OUTPUTS[task]}
     elif base is None:
         raise DerivedConfigError(f"{model_type!r}: {class_name} takes {main!r} as its main input for {task!r}: "
-                                 "no middle-end config exports that yet (declare one in DECLARED)")
+                                 "no middle-end config exports that yet (declare one in its family's DECLARED)")
     if issubclass(base, TextAndVisionOnnxConfig):
         attrs.setdefault("NORMALIZED_CONFIG_CLASS", NormalizedTextAndVisionConfig)
     attrs.update(MODEL_CLASS=model_cls, FORWARD_PARAMETERS=frozenset(parameters),

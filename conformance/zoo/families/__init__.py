@@ -1,0 +1,33 @@
+"""What the tiny transformers zoo needs to know per family, one module per kind of model
+(mirroring ``exportkit/exporters/onnx/models/``). Each module may define:
+
+* ``OVERRIDES``: model type -> config fields the general shrinking rule would get wrong;
+* ``VARIANTS``: model type -> variant name -> config fields changed, each certified beside the
+  base tiny model (a cell is certified only when every variant passes);
+* ``KNOWN_FAILURES``: :class:`~conformance.known_failures.KnownFailure` entries, each with its cause.
+
+Model types are written as the registry writes them (``xlm-roberta``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import audio, decoders, encoders, multimodal, seq2seq, vision
+
+MODULES = (decoders, encoders, seq2seq, vision, audio, multimodal)
+
+
+def _merged(name: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for module in MODULES:
+        for key, value in getattr(module, name, {}).items():
+            if key in merged:
+                raise ValueError(f"{name}[{key!r}] is declared twice ({module.__name__} and another family module)")
+            merged[key] = value
+    return merged
+
+
+OVERRIDES: dict[str, dict[str, Any]] = _merged("OVERRIDES")
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = _merged("VARIANTS")
+KNOWN_FAILURES = [entry for module in MODULES for entry in getattr(module, "KNOWN_FAILURES", [])]

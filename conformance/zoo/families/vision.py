@@ -1,0 +1,27 @@
+"""Vision models: classifiers, backbones, detectors, segmenters, depth estimators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OVERRIDES: dict[str, dict[str, Any]] = {
+    # Four stages keep the real 32x downsampling; bottleneck blocks divide widths by 4.
+    "resnet": {"embedding_size": 16, "hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
+    # ConvNeXt's four stages keep their 32x downsampling with narrow stages of one block.
+    "convnext": {"hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
+    # Swin attends in windows that must fit its last stage's feature map: 64 / 4 / 2**3 = 2.
+    # Its num_layers counts its stages (len(depths)) and its hidden size is the last stage's width
+    # (24 * 2**3): the masked-image decoder reads both.
+    "swin": {"image_size": 64, "window_size": 2, "encoder_stride": 32, "num_layers": 4, "hidden_size": 192},
+    # DETR's default backbone is timm's resnet50; a tiny transformers ResNet stands in.
+    "detr": {"num_queries": 8, "backbone_config": {
+        "model_type": "resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
+        "out_features": ["stage4"]}},
+}
+
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "resnet": {"downsample-in-first-stage": {"downsample_in_first_stage": True},
+               "basic-blocks": {"layer_type": "basic"}},
+}
+
+KNOWN_FAILURES: list = []
