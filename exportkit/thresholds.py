@@ -22,12 +22,17 @@ TEXT_POSITION_AXES = ("sequence_length", "total_sequence_length", "encoder_seque
 THRESHOLD_FIELDS: dict[str, tuple[str, ...]] = {
     "sliding_window": TEXT_POSITION_AXES,  # Mistral, Qwen2, Gemma 2/3, gpt-oss: local attention layers
     "attention_window": TEXT_POSITION_AXES,  # Longformer, LED
+    "local_attention": TEXT_POSITION_AXES,  # ModernBERT's local attention layers
     "block_size": TEXT_POSITION_AXES,  # BigBird's block-sparse attention
     "chunk_size_feed_forward": TEXT_POSITION_AXES,  # chunked feed-forward
     "relative_attention_num_buckets": TEXT_POSITION_AXES,  # T5-style relative positions
     "relative_attention_max_distance": TEXT_POSITION_AXES,
     "rope_parameters.original_max_position_embeddings": TEXT_POSITION_AXES,  # dynamic / long RoPE
 }
+
+# The thresholds that are a local attention window: a padded position further than the window
+# from every real token attends to padding only, so what it computes is arbitrary.
+LOCAL_WINDOW_FIELDS = frozenset({"sliding_window", "attention_window", "local_attention"})
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,20 @@ def test_a_config_names_the_thresholds_of_its_model(llama_config):
     assert config.padding_undefined_after() == {"left", "right"}
 
 
+def test_an_encoder_with_local_attention_has_a_threshold_and_undefined_padded_positions():
+    # ModernBERT's local layers: a padded position more than half the window from every real
+    # token attends to padding only, on either side (its output differed by 1e-3 from PyTorch).
+    modernbert = transformers.ModernBertConfig(hidden_size=32, num_attention_heads=4, intermediate_size=37,
+                                               num_hidden_layers=2, local_attention=16, vocab_size=99)
+    constructor = TasksManager.get_exporter_config_constructor("onnx", model_type="modernbert",
+                                                               task="token-classification")
+    config = constructor(modernbert)
+    assert ("local_attention", 16) in [(t.field, t.value) for t in config.thresholds()]
+    assert config.padding_undefined_after() == {"left", "right"}
+    bert = TasksManager.get_exporter_config_constructor("onnx", model_type="bert", task="token-classification")
+    assert bert(transformers.BertConfig()).padding_undefined_after() == frozenset()
+
+
 def resnet_config(**changes):
     return transformers.ResNetConfig(**{"embedding_size": 16, "hidden_sizes": (16, 32, 64, 128),
                                         "depths": (1, 1, 1, 1), **changes})

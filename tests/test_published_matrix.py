@@ -1,7 +1,7 @@
 """The committed support matrix belongs to this registry: a cell for every registered case, no others.
 
 A registry change is finished only when the matrix has been regenerated from a complete run
-(`tox -e certify`) or a complete merge of shards (`python -m reports merge`).
+(`tox exec -e tests -- pytest conformance -n auto`) or a complete merge of shards (`python -m reports merge`).
 """
 
 from __future__ import annotations
@@ -34,3 +34,14 @@ def test_every_published_cell_says_what_ran():
             assert all(run["status"] == "certified" for run in cell["variants"]), cell["id"]
         else:
             assert cell["stage"] and cell["reason"] and cell["reproduce"], cell["id"]
+
+
+def test_the_test_environment_installs_the_versions_the_matrix_was_certified_against():
+    constraints = PUBLISHED.parents[1] / "conformance" / "constraints.txt"
+    pinned = dict(line.split("==") for line in constraints.read_text().splitlines()
+                  if line.strip() and not line.startswith("#"))
+    recorded = {name: version for name, version in load_matrix(PUBLISHED)["versions"].items()
+                if name not in ("python", "exportkit")}
+    assert {name: pinned.get(name) for name in recorded} == recorded, \
+        "conformance/constraints.txt and the matrix's versions differ: regenerate the matrix under the new pins"
+    assert "PIP_CONSTRAINT = {tox_root}/conformance/constraints.txt" in (PUBLISHED.parents[1] / "tox.ini").read_text()

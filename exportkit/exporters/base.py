@@ -27,7 +27,7 @@ from ..errors import ExportKitError, RequirementError
 from ..input_generators import DummyInputGenerator
 from ..normalized_config import NormalizedConfig
 from ..padding import MASKED_INPUTS, PAD_VALUES, SIDES, Padding, pad_token_id, undefined_positions
-from ..thresholds import THRESHOLD_FIELDS, Threshold, thresholds_of
+from ..thresholds import LOCAL_WINDOW_FIELDS, THRESHOLD_FIELDS, Threshold, thresholds_of
 
 AxisNames = tuple[str | None, ...]
 
@@ -333,7 +333,10 @@ class ExporterConfig:
         return list(self.PATCHING_SPECS or ())
 
     def padding_undefined_after(self) -> frozenset[str]:
-        """The padding sides after which outputs at padded positions are not compared."""
+        """The padding sides after which outputs at padded positions are not compared: the
+        config's, and every side under a local attention window (:data:`LOCAL_WINDOW_FIELDS`)."""
+        if any(threshold.field in LOCAL_WINDOW_FIELDS for threshold in self.thresholds()):
+            return frozenset(SIDES)
         return frozenset(self.UNDEFINED_AT_PADDING)
 
     def patch_model_for_export(self, model: torch.nn.Module):

@@ -9,7 +9,6 @@ from typing import Any
 
 from ...axes import Axis, TensorSpec, derived, opaque
 from ...errors import ExportKitError
-from ...padding import SIDES
 from ...input_generators import (
     DummyAudioInputGenerator,
     DummyDecoderTextInputGenerator,
@@ -87,13 +86,6 @@ class TextDecoderOnnxConfig(OnnxConfigWithPast):
         table = super().axis_table()
         table["sequence_length"] = sequence_axis(self._normalized_config)
         return table
-
-    def padding_undefined_after(self) -> frozenset[str]:
-        # Under a sliding window, a right-padded position further than the window from the
-        # last real token attends to nothing as well.
-        if any(threshold.field == "sliding_window" for threshold in self.thresholds()):
-            return frozenset(SIDES)
-        return super().padding_undefined_after()
 
     def patching_specs(self, model):
         return super().patching_specs(model) + dynamic_rope_patches(model, self.axis_table()["total_sequence_length"].max)
