@@ -102,9 +102,11 @@ class DummyVisionInputGenerator(DummyInputGenerator):
 
 
 class DummyAudioInputGenerator(DummyInputGenerator):
-    SUPPORTED_INPUT_NAMES = ("input_values", "input_features")
+    SUPPORTED_INPUT_NAMES = ("input_values", "input_features", "attention_mask", "input_features_mask")
 
     def generate(self, spec, shape, rng):
+        if spec.name in ("attention_mask", "input_features_mask"):  # the config pads them
+            return self.ones(shape)
         return self.random_float(shape, rng, scale=0.5)
 
 

@@ -86,6 +86,22 @@ class NormalizedAnyTextConfig(NormalizedConfig):
         super().__init__(text if text is not None else config, allow_new=allow_new, **kwargs)
 
 
+class NormalizedSpeechSeq2SeqConfig(NormalizedAnyTextConfig):
+    """A speech encoder-decoder's decoder sizes (its cache), read before the encoder's: Whisper's
+    attribute_map points ``num_attention_heads`` at its encoder."""
+
+    ATTRIBUTES = {
+        **NormalizedAnyTextConfig.ATTRIBUTES,
+        "max_position_embeddings": ("max_target_positions", "decoder_config.max_position_embeddings",
+                                    "max_position_embeddings"),
+        "decoder_num_layers": ("decoder_layers", "decoder_num_hidden_layers", "num_decoder_layers",
+                               "decoder_config.num_hidden_layers", "num_hidden_layers"),
+        "decoder_num_attention_heads": ("decoder_attention_heads", "decoder_num_attention_heads",
+                                        "decoder_config.num_attention_heads", "num_attention_heads"),
+        "decoder_num_key_value_heads": ("decoder_num_key_value_heads", "decoder_config.num_key_value_heads"),
+    }
+
+
 class NormalizedTextConfigWithGQA(NormalizedTextConfig):
     ATTRIBUTES = {**NormalizedTextConfig.ATTRIBUTES, "num_key_value_heads": "num_key_value_heads"}
 

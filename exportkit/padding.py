@@ -24,6 +24,7 @@ MASKED_INPUTS: dict[str, tuple[str, ...]] = {
     "attention_mask": ("input_ids", "token_type_ids"),
     "decoder_attention_mask": ("decoder_input_ids",),
     "encoder_attention_mask": (),
+    "input_features_mask": (),  # over audio feature frames
 }
 # What a tokenizer writes at a padded position of each id input (None: the pad token id).
 PAD_VALUES: dict[str, int | None] = {"input_ids": None, "decoder_input_ids": None, "token_type_ids": 0}

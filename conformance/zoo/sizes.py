@@ -38,6 +38,8 @@ TINY_SIZES: dict[str, int] = {
     "image_size": 32, "patch_size": 4, "encoder_stride": 4,
     # audio front ends
     "conv_dim": 32, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
+    # an audio encoder's position table (output frames): Whisper takes exactly twice as many input frames
+    "max_source_positions": 64,
     "tdnn_dim": 32, "xvector_output_dim": 16,
     # size thresholds (exportkit.thresholds), small enough that sizes on both sides are cheap
     "sliding_window": 12, "attention_window": 8, "block_size": 4,

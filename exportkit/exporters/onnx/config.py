@@ -4,7 +4,11 @@ outputs each task gives, with the axes of both. Model-specific configs derive fr
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import math
+import types
+from typing import Any, ClassVar
+
+import torch
 
 
 from ...axes import Axis, TensorSpec, derived, opaque
@@ -16,8 +20,13 @@ from ...input_generators import (
     DummyTextInputGenerator,
     DummyVisionInputGenerator,
 )
-from ...normalized_config import NormalizedAudioConfig, NormalizedTextAndVisionConfig, NormalizedVisionConfig
-from .base import ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast, returned_cache
+from ...normalized_config import (
+    NormalizedAudioConfig,
+    NormalizedSpeechSeq2SeqConfig,
+    NormalizedTextAndVisionConfig,
+    NormalizedVisionConfig,
+)
+from .base import CACHE_NAMES, ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast, returned_cache
 from .patcher import dynamic_rope_patches
 
 TEXT_ENCODER_OUTPUTS = {
@@ -347,4 +356,392 @@ class AudioOnnxConfig(OnnxConfig):
             "audio_sequence_length": Axis("audio_sequence_length", default=16000, min=self.min_audio_samples(),
                                           max=48000),
             "num_frames": opaque("num_frames"),
+        }
+
+
+AUDIO_OUTPUTS: dict[str, dict[str, tuple]] = {
+    "feature-extraction": {"last_hidden_state": ("batch_size", "num_frames", None)},
+    "automatic-speech-recognition": {"logits": ("batch_size", "num_frames", None)},
+    "audio-classification": {"logits": ("batch_size", None)},
+    "audio-frame-classification": {"logits": ("batch_size", "num_frames", None)},
+    "audio-xvector": {"logits": ("batch_size", None), "embeddings": ("batch_size", None)},
+}
+
+# transformers' names for the function that maps input lengths (samples or feature frames) to
+# the encoder's output frames, on a model's PreTrainedModel class. Some return (after the
+# convolutions, after the whole encoder): the last is the encoder's.
+OUTPUT_LENGTH_METHODS = ("_get_feat_extract_output_lengths", "_get_subsampling_output_length")
+# Config fields naming the encoder's position table (output frames), first found wins; a
+# seq2seq model's own max_position_embeddings is its decoder's.
+ENCODER_POSITION_FIELDS = ("max_source_positions", "encoder_config.max_position_embeddings",
+                           "audio_config.max_position_embeddings")
+# Where no position table bounds the encoder (rotary or relative positions): its most output frames tried.
+MAX_UNBOUNDED_OUTPUT_FRAMES = 512
+
+
+def xvector_frames(config: Any) -> int:
+    """Frames an x-vector head's TDNN layers consume (dilated convolutions without padding)."""
+    return sum((kernel - 1) * dilation for kernel, dilation in zip(config.tdnn_kernel, config.tdnn_dilation))
+
+
+class AudioFramesMixin:
+    """The frame axis of an audio encoder's input, with its bounds derived from transformers.
+
+    The inputs range from the fewest the subsampling convolutions turn into
+    :meth:`min_output_frames` encoder frames to the most whose encoder frames fit its position
+    table, both read off transformers' own output-length function of the model class
+    (:data:`OUTPUT_LENGTH_METHODS`). ``FIXED_FRAMES``: the model takes only the longest (Whisper
+    pads every input to 30 s). Log-mel features (``input_features``) have their feature size
+    from the config (``num_mel_bins``, ...) and are (batch, frames, features), or (batch,
+    features, frames) where ``CHANNELS_FIRST``; raw samples (``RAW_AUDIO``, ``input_values``)
+    are (batch, samples).
+    """
+
+    RAW_AUDIO: ClassVar[bool] = False
+    CHANNELS_FIRST: ClassVar[bool] = False
+    FIXED_FRAMES: ClassVar[bool] = False
+    # Bounds of the input axis where the model class has no output-length function.
+    MIN_FRAMES: ClassVar[int | None] = None
+    MAX_FRAMES: ClassVar[int | None] = None
+    # The config field that fixes the input frames (the Audio Spectrogram Transformer's max_length).
+    FIXED_FRAMES_FIELD: ClassVar[str | None] = None
+    # Input frames per encoder frame where the model class has no output-length function (else
+    # the config's subsampling_factor): bounds only, the encoder's output length stays the model's.
+    SUBSAMPLING_FACTOR: ClassVar[int | None] = None
+    # the model class whose output-length function is read (derived configs set it)
+    MODEL_CLASS: ClassVar[type | None] = None
+    # False where the model's forward names a mask it ignores (Whisper's) or one not over the frames
+    AUDIO_MASK: ClassVar[bool] = True
+    # the name of the encoder's output frames in the graph
+    ENCODER_OUTPUT_AXIS: ClassVar[str] = "num_frames"
+
+    @property
+    def frames_axis_name(self) -> str:
+        return "audio_sequence_length" if self.RAW_AUDIO else "feature_sequence_length"
+
+    def audio_input_specs(self, names, table) -> dict[str, TensorSpec]:
+        """Specs of the audio inputs among ``names``: the features or samples, and their mask."""
+        frames = self.frames_axis_name
+        features = ("batch_size", "feature_size", frames) if self.CHANNELS_FIRST else ("batch_size", frames, "feature_size")
+        audio = ("batch_size", frames) if self.RAW_AUDIO else features
+        axes = {"input_values": audio, "input_features": audio}
+        return {name: self._spec(name, axes.get(name, ("batch_size", frames)), table) for name in names
+                if name in axes or self.AUDIO_MASK}
+
+    def min_output_frames(self) -> int:
+        # one frame would have torch.export fix the axis to the constant 1
+        return 2
+
+    def feature_size(self) -> int:
+        config = self._config
+        for holder in (config, getattr(config, "encoder_config", None), getattr(config, "audio_config", None)):
+            if holder is None:
+                continue
+            if getattr(holder, "input_feat_per_channel", None):  # Speech2Text: features x channels
+                return holder.input_feat_per_channel * getattr(holder, "input_channels", 1)
+            for name in ("num_mel_bins", "feature_projection_input_dim", "input_feat_size", "feature_size"):
+                if isinstance(getattr(holder, name, None), int):
+                    return getattr(holder, name)
+        raise ExportKitError(f"{type(self).__name__}: the model config names no feature size (num_mel_bins, ...)")
+
+    def encoder_output_length(self, frames: int) -> int | None:
+        """Encoder frames from ``frames`` input frames, by the model's own function; None if it has none."""
+        import torch
+
+        for name in OUTPUT_LENGTH_METHODS:
+            method = getattr(self.MODEL_CLASS, name, None)
+            if method is None:
+                continue
+            # the functions read only self.config: call them on a stand-in holding the config
+            result = method(types.SimpleNamespace(config=self._config), torch.tensor(frames))
+            if isinstance(result, tuple):
+                result = result[-1]
+            return int(result)
+        return None
+
+    def subsampling_factor(self) -> int | None:
+        if self.SUBSAMPLING_FACTOR is not None:
+            return self.SUBSAMPLING_FACTOR
+        for holder in (self._config, getattr(self._config, "encoder_config", None)):
+            if isinstance(getattr(holder, "subsampling_factor", None), int):
+                return holder.subsampling_factor
+        return None
+
+    def encoder_positions(self) -> int | None:
+        """The encoder's position table (its most output frames), or None where it has none."""
+        for path in ENCODER_POSITION_FIELDS:
+            value = self._config
+            for part in path.split("."):
+                value = getattr(value, part, None)
+            if isinstance(value, int):
+                return value
+        if not isinstance(self, OnnxSeq2SeqConfigWithPast):
+            value = getattr(self._config, "max_position_embeddings", None)
+            return value if isinstance(value, int) else None
+        return None
+
+    def frame_range(self) -> tuple[int, int]:
+        """The fewest and the most input frames (equal for ``FIXED_FRAMES``)."""
+        if self.FIXED_FRAMES_FIELD is not None:
+            frames = getattr(self._config, self.FIXED_FRAMES_FIELD)
+            return frames, frames
+        if self.MIN_FRAMES is not None and self.MAX_FRAMES is not None:
+            return self.MIN_FRAMES, self.MAX_FRAMES
+        length = self.encoder_output_length
+        fewest = self.min_output_frames()
+        if length(1) is None:
+            factor = self.subsampling_factor()
+            if factor is None:
+                raise ExportKitError(f"{type(self).__name__}: the model class has no output-length function "
+                                     f"({', '.join(OUTPUT_LENGTH_METHODS)}) and its config no subsampling_factor; "
+                                     "declare SUBSAMPLING_FACTOR, or MIN_FRAMES and MAX_FRAMES")
+            most = factor * (self.encoder_positions() or MAX_UNBOUNDED_OUTPUT_FRAMES)
+            return (most, most) if self.FIXED_FRAMES else (factor * (fewest - 1) + 1, most)
+        high = 1
+        while length(high) < fewest:
+            high *= 2
+        smallest = _bisect_first(lambda n: length(n) >= fewest, max(1, high // 2), high)
+        positions = self.encoder_positions() or MAX_UNBOUNDED_OUTPUT_FRAMES
+        high = smallest
+        while length(high) <= positions:
+            high *= 2
+        largest = _bisect_first(lambda n: length(n) > positions, max(smallest, high // 2), high) - 1
+        return (largest, largest) if self.FIXED_FRAMES else (smallest, largest)
+
+    def audio_axes(self) -> dict[str, Axis]:
+        """The input frames (or samples), the feature size, and the encoder's output frames
+        (``encoder_output_length``: derived where transformers says how, static for a static input)."""
+        low, high = self.frame_range()
+        name = self.frames_axis_name
+        if low == high:
+            frames = Axis.static(name, low)
+        else:
+            default = 16000 if self.RAW_AUDIO else 64
+            frames = Axis(name, default=min(max(low, default), high), min=low, max=high)
+        table = {name: frames}
+        if not self.RAW_AUDIO:
+            table["feature_size"] = Axis.static("feature_size", self.feature_size())
+        out = self.ENCODER_OUTPUT_AXIS
+        if self.encoder_output_length(low) is None:
+            # a size only the model knows: symbolic where the input frames are
+            table["encoder_output_length"] = opaque(out) if frames.dynamic else Axis(out, dynamic=False)
+        elif not frames.dynamic:
+            table["encoder_output_length"] = Axis.static(out, self.encoder_output_length(low))
+        else:
+            table["encoder_output_length"] = derived(out, lambda d: self.encoder_output_length(d[name]))
+        return table
+
+
+def _bisect_first(predicate, low: int, high: int) -> int:
+    """The smallest n in [low, high] with predicate(n), given predicate(high) and monotony."""
+    while low < high:
+        middle = (low + high) // 2
+        if predicate(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
+class SpectrogramOnnxConfig(AudioFramesMixin, OnnxConfig):
+    """Audio encoders taking log-mel features (Whisper's classifier, wav2vec2-BERT, Parakeet's CTC)."""
+
+    NORMALIZED_CONFIG_CLASS = NormalizedAudioConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyAudioInputGenerator,)
+    # feature extractors pad audio at its end
+    PADDING_SIDES = ("right",)
+    # the mask under its models' names; a derived config keeps the one its model's forward takes
+    INPUTS = {
+        "input_features": ("batch_size", "feature_sequence_length", "feature_size"),
+        "input_values": ("batch_size", "feature_sequence_length", "feature_size"),
+        "attention_mask": ("batch_size", "feature_sequence_length"),
+        "input_features_mask": ("batch_size", "feature_sequence_length"),
+    }
+    _TASK_TO_OUTPUTS = {task: {name: tuple("encoder_output_length" if axis == "num_frames" else axis for axis in axes)
+                               for name, axes in outputs.items()} for task, outputs in AUDIO_OUTPUTS.items()}
+
+    def min_output_frames(self) -> int:
+        frames = super().min_output_frames()
+        return frames + xvector_frames(self._config) if self.task == "audio-xvector" else frames
+
+    def axis_table(self) -> dict[str, Axis]:
+        return {**super().axis_table(), **self.audio_axes()}
+
+    @property
+    def input_specs(self):
+        return self.audio_input_specs(self.INPUTS, self.axis_table())
+
+
+class SpeechSeq2SeqOnnxConfig(AudioFramesMixin, TextSeq2SeqOnnxConfig):
+    """Speech encoder-decoders (Whisper, Speech2Text, Moonshine): an audio encoder, a text decoder with a KV cache.
+
+    The decoder graph is the decoder module and the output head, called as the model calls them:
+    its ``encoder_outputs`` are the encoder's output frames (``encoder_sequence_length``, not the
+    input frames), and it takes ``encoder_attention_mask`` over them where the decoder does
+    (Whisper's takes none).
+    """
+
+    NORMALIZED_CONFIG_CLASS = NormalizedSpeechSeq2SeqConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyAudioInputGenerator, DummyTextInputGenerator,
+                                     DummyDecoderTextInputGenerator, DummyPastKeyValuesGenerator)
+    PADDING_SIDES = ("right",)
+    ENCODER_OUTPUT_AXIS = "encoder_sequence_length"
+    _TASK_TO_OUTPUTS = {
+        "feature-extraction": {"last_hidden_state": ("batch_size", "decoder_sequence_length", None)},
+        "automatic-speech-recognition": {"logits": ("batch_size", "decoder_sequence_length", None)},
+    }
+    ENCODER_INPUTS = {
+        "input_features": ("batch_size", "feature_sequence_length", "feature_size"),
+        "input_values": ("batch_size", "audio_sequence_length"),
+        "attention_mask": ("batch_size", "feature_sequence_length"),
+    }
+    DECODER_INPUTS = {
+        "decoder_input_ids": ("batch_size", "decoder_sequence_length"),
+        "encoder_outputs": ("batch_size", "encoder_sequence_length", "hidden_size"),
+        "encoder_attention_mask": ("batch_size", "encoder_sequence_length"),
+    }
+
+    @property
+    def num_key_value_heads(self) -> int:
+        nc = self._normalized_config
+        for name in ("decoder_num_key_value_heads", "decoder_num_attention_heads"):
+            if nc.has(name) and getattr(nc, name):
+                return getattr(nc, name)
+        return super().num_key_value_heads
+
+    @property
+    def head_dim(self) -> int:
+        nc = self._normalized_config
+        if nc.has("head_dim") and nc.head_dim:
+            return nc.head_dim
+        heads = nc.decoder_num_attention_heads if nc.has("decoder_num_attention_heads") else nc.num_attention_heads
+        return nc.hidden_size // heads
+
+    def axis_table(self) -> dict[str, Axis]:
+        table = {**super().axis_table(), **self.audio_axes()}
+        # what the decoder cross-attends to: the encoder's output frames, up to its table
+        most = (self.encoder_positions() or self.encoder_output_length(table[self.frames_axis_name].max)
+                or MAX_UNBOUNDED_OUTPUT_FRAMES)
+        table["encoder_sequence_length"] = Axis("encoder_sequence_length", default=min(16, most), min=1, max=most)
+        return table
+
+    @property
+    def input_specs(self):
+        if self.behavior is ConfigBehavior.DECODER:
+            specs = super().input_specs
+            if self.use_past_in_inputs and self.cross_attention_past:
+                specs.pop("encoder_outputs")  # what the decoder reads of it is in the cross-attention cache
+            return specs
+        table = self.axis_table()
+        specs = self.audio_input_specs(self.ENCODER_INPUTS, table)
+        if self.behavior is ConfigBehavior.MONOLITH:
+            specs["decoder_input_ids"] = self._spec("decoder_input_ids", self.DECODER_INPUTS["decoder_input_ids"], table)
+        return specs
+
+    @property
+    def output_specs(self):
+        if self.behavior is ConfigBehavior.ENCODER:
+            return {"last_hidden_state": self._spec(
+                "last_hidden_state", ("batch_size", "encoder_output_length", "hidden_size"), self.axis_table())}
+        return super().output_specs
+
+    # ---- calling the parts ---------------------------------------------------------------
+
+    def model_kwargs(self, inputs):
+        if self.behavior is not ConfigBehavior.DECODER:
+            return super().model_kwargs(inputs)
+        # under the model's own argument names (a derived config passes only those), read back by call_model
+        kwargs = {"decoder_input_ids": inputs["decoder_input_ids"], "use_cache": self.use_past}
+        if "encoder_outputs" in inputs:
+            kwargs["encoder_outputs"] = (inputs["encoder_outputs"],)
+        if "encoder_attention_mask" in inputs:
+            kwargs["attention_mask"] = inputs["encoder_attention_mask"]
+        if self.use_past_in_inputs:
+            kwargs["past_key_values"] = self.build_cache(inputs)
+        return kwargs
+
+    def call_model(self, model, kwargs):
+        if self.behavior is not ConfigBehavior.DECODER:
+            return super().call_model(model, kwargs)
+        from .base import forward_parameters, with_cache_keyword
+
+        # The decoder module and the output head, as the model's forward calls them: a speech
+        # model's forward remakes the encoder mask from a mask over the input frames.
+        decoder = model.get_decoder()
+        encoder_outputs = kwargs.get("encoder_outputs")
+        decoder_kwargs = {"input_ids": kwargs["decoder_input_ids"], "use_cache": kwargs["use_cache"],
+                          "encoder_hidden_states": encoder_outputs[0] if encoder_outputs is not None else None}
+        if "attention_mask" in kwargs:
+            decoder_kwargs["encoder_attention_mask"] = kwargs["attention_mask"]
+        cache = next((kwargs[name] for name in CACHE_NAMES if name in kwargs), None)
+        if cache is not None:
+            decoder_kwargs["past_key_values"] = cache
+        elif not kwargs["use_cache"]:
+            # no padding among the new tokens; without a mask or a cache transformers would look for
+            # packed sequences in the positions (torch.diff, which the TorchScript exporter lacks)
+            decoder_kwargs["attention_mask"] = torch.ones_like(kwargs["decoder_input_ids"])
+        if decoder_kwargs["encoder_hidden_states"] is None:
+            # the cross-attention cache holds all the decoder reads of the encoder, but the decoder
+            # attends to it only when given encoder states: a stand-in of their shape
+            key = decoder_kwargs["past_key_values"].cross_attention_cache.layers[0].keys
+            decoder_kwargs["encoder_hidden_states"] = key.new_zeros(
+                (key.shape[0], key.shape[2], self._normalized_config.hidden_size))
+        output = decoder(**with_cache_keyword(decoder_kwargs, forward_parameters(decoder)))
+        result = {"last_hidden_state": output.last_hidden_state}
+        if self.use_past:
+            result["cache"] = returned_cache(output)
+        if self.task == "automatic-speech-recognition":
+            result["logits"] = model.get_output_embeddings()(output.last_hidden_state)
+        return result
+
+
+class AudioCodecOnnxConfig(OnnxConfig):
+    """Neural audio codecs (EnCodec, DAC, Mimi, X-Codec): a waveform (batch, channels, samples)
+    in; out, what the model's forward returns of its codes, latents and reconstruction
+    (``CODEC_OUTPUTS``, read off its output class by a derived config). Their shapes are the
+    model's (EnCodec's codes lead with chunks, not the batch): compared with PyTorch as they are.
+    """
+
+    NORMALIZED_CONFIG_CLASS = NormalizedAudioConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyAudioInputGenerator,)
+    INPUTS = {"input_values": ("batch_size", "num_channels", "audio_sequence_length")}
+    CODEC_OUTPUTS: ClassVar[tuple[str, ...]] = ("audio_codes", "audio_values")
+    _TASK_TO_OUTPUTS = {"feature-extraction": {}}
+    # the fewest encoder frames tried (one would have torch.export fix the axis)
+    MIN_CODE_FRAMES: ClassVar[int] = 2
+
+    def hop_length(self) -> int:
+        """Samples per code frame: the config's hop_length, else the product of its strides."""
+        config = self._config
+        hop = getattr(config, "hop_length", None)
+        if isinstance(hop, int) and hop > 0:
+            return hop
+        for name in ("downsampling_ratios", "upsampling_ratios", "strides"):
+            ratios = getattr(config, name, None)
+            if ratios:
+                return math.prod(ratios)
+        return 1
+
+    @property
+    def output_specs(self):
+        table = self.axis_table()
+        return {name: self._spec(name, (None,) * self.output_rank(name), table) for name in self.CODEC_OUTPUTS}
+
+    # Axes of each output, all the model's to decide: (batch, codebooks or channels, frames or
+    # samples) unless declared otherwise (EnCodec's codes lead with their chunk).
+    OUTPUT_RANKS: ClassVar[dict[str, int]] = {}
+
+    def output_rank(self, name: str) -> int:
+        return self.OUTPUT_RANKS.get(name, 3)
+
+    def axis_table(self) -> dict[str, Axis]:
+        config = self._config
+        channels = next((getattr(config, name) for name in ("audio_channels", "channels", "num_channels")
+                         if isinstance(getattr(config, name, None), int)), 1)
+        smallest = self.MIN_CODE_FRAMES * self.hop_length()
+        return {
+            **super().axis_table(),
+            "num_channels": Axis.static("num_channels", channels),
+            "audio_sequence_length": Axis("audio_sequence_length", default=max(16000, smallest), min=smallest,
+                                          max=max(48000, 2 * smallest)),
         }
