@@ -102,10 +102,19 @@ class Run:
     opset: int | None = None
     export_seconds: float | None = None
     artefact_bytes: int | None = None
+    progress: Callable[[str], None] | None = field(default=None, repr=False)  # told each stage and example
 
     @property
     def name(self) -> str:
         return self.variant or "base"
+
+    def enter(self, stage: str, detail: str = "") -> None:
+        self.stage = stage
+        self.tell(f"{stage}{detail}")
+
+    def tell(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(f"{self.name}: {message}")
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "stage": None if self.status == "certified" else self.stage,
@@ -147,11 +156,13 @@ def _error_text(error: BaseException, limit: int = 4000) -> str:
 def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 0, workdir: Path | None = None,
             time_limit_s: float | None = None, build: Build | None = None, variants: Sequence[str] | None = None,
             example_budget: int = DEFAULT_EXAMPLE_BUDGET,
-            memory_budget: int | None = DEFAULT_MEMORY_BUDGET) -> dict[str, Any]:
+            memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
+            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Certify one case on its base model and each variant; return its record.
 
     ``build(case, seed, variant)`` returns ``(model, export_config)`` (default: the zoo's);
-    ``variants`` defaults to those the zoo declares for the case's family.
+    ``variants`` defaults to those the zoo declares for the case's family. ``progress`` is
+    told each stage and each example as they start (one line each).
     """
     record = base_record(case, profile=profile, seed=seed)
     build = build or build_from_zoo
@@ -163,7 +174,7 @@ def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 
     watch = MemoryWatch(memory_budget)
     with time_limit(time_limit_s), watch:
         for variant in (None, *names):
-            run = Run(variant)
+            run = Run(variant, progress=progress)
             runs.append(run)
             _certify_run(case, run, build, seed, profile, workdir, example_budget)
             if watch.over_budget and run.status in ("certified", "xfail"):
@@ -286,13 +297,13 @@ def build_from_zoo(case: Case, seed: int, variant: str | None = None):
 
 def _run_properties(case: Case, run: Run, workdir: Path, seed: int, build: Build, profile: str,
                     example_budget: int) -> None:
-    run.stage = "build"
+    run.enter("build")
     model, config = build(case, seed, run.variant)
     config.check_requirements()  # an unmet minimum version skips the case
     run.padding_policy = {"sides": list(config.PADDING_SIDES), "not_compared_after": sorted(config.padding_undefined_after())}
 
     # (1) the export succeeds (its ExportError carries capture / translate / check)
-    run.stage = "capture"
+    run.enter("capture", f" (exporting with the {case.engine} engine)")
     tic = time.perf_counter()
     results = export_models(model, config, workdir / "onnx", engine=case.engine)
     run.export_seconds = round(time.perf_counter() - tic, 3)
@@ -303,13 +314,14 @@ def _run_properties(case: Case, run: Run, workdir: Path, seed: int, build: Build
     for stem, part in parts.items():
         path = results[stem].path
         submodel = stem if len(parts) > 1 else None
-        run.stage = "check"
+        on = f" of {stem}" if submodel else ""
+        run.enter("check", on)
         checks.check_onnx_model(path)  # (2)
-        run.stage = "io"
+        run.enter("io", on)
         checks.check_io_names(path, part)  # (3)
-        run.stage = "dynamic-axes"
+        run.enter("dynamic-axes", on)
         checks.check_dynamic_axes_symbolic(path, part)  # (4)
-        run.stage = "run"
+        run.enter("run", on)
         _check_examples(part, model, path, run, seed, profile, submodel, example_budget)  # (5)
 
 
@@ -329,6 +341,7 @@ def _check_examples(config, model, path, run: Run, seed: int, profile: str, subm
     def check(example: Example) -> checks.ExampleResult:
         shown = {**tag, **example.shown()}
         run.tried.append(shown)
+        run.tell(f"example {len(run.tried)}: {example.shown()}")
         tried_dims.append(dict(example.dims))
         run.masks.update(example.mask_kinds().values())
         elements = space.elements(example.dims)

@@ -66,7 +66,8 @@ def certify_directory(
         for case in cases:
             progress(f"certifying {case.model_type} {case.task} with the {case.engine} engine")
             record = certify(case, profile=profile, seed=seed, workdir=Path(workdir), build=build, variants=(),
-                             example_budget=example_budget, memory_budget=memory_budget)
+                             example_budget=example_budget, memory_budget=memory_budget,
+                             progress=lambda message: progress(f"  {message}"))
             record["reproduce"] = reproduce_command(model_dir, case, profile, seed)
             records.append(record)
             progress(f"  {record['status']} after {record['examples']} examples "

@@ -142,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     certify.add_argument("--engine", choices=["dynamo", "torchscript", "all"], default="all",
                          help="engine(s) to certify (default: all)")
     certify.add_argument("--out", type=_output_file, default=Path("certificates.json"),
-                         help="file to write the certificates to (default: ./certificates.json)")
+                         help="file to write the certificates to, with a page of them beside it (.html) "
+                              "(default: ./certificates.json)")
     certify.add_argument("--hypothesis-profile", choices=["ci", "thorough"], default="ci",
                          help="ci: 8 drawn examples, the same on every run; thorough: 60 (default ci)")
     certify.add_argument("--seed", type=int, default=0, help="seed of inputs and draws, >= 0 (default 0)")
@@ -390,6 +391,8 @@ def certify_directory(args) -> int:
         raise BadRequestError(f"--example-budget must be >= 1, not {args.example_budget}")
     if args.out.exists() and not args.out.is_file():
         raise BadRequestError(f"--out {args.out} exists and is not a regular file")
+    if args.out.suffix == ".html":
+        raise BadRequestError(f"--out {args.out}: name the JSON file; the page is written beside it as .html")
     engines = ("dynamo", "torchscript") if args.engine == "all" else (args.engine,)
     cases = local_cases(args.model, None if args.task == "auto" else args.task, args.library, engines)
     _progress(f"loading {args.model} ({cases[0].library} {cases[0].model_type}, task {cases[0].task})")
@@ -398,14 +401,20 @@ def certify_directory(args) -> int:
         example_budget=args.example_budget or DEFAULT_EXAMPLE_BUDGET, progress=_progress,
         load_options={"trust_remote_code": args.trust_remote_code, "allow_pickle": args.allow_pickle,
                       "allow_random_weights": args.allow_random_weights})
+    from reports import build_matrix, render_html
     from reports.matrix import _atomic_write, printable
 
+    # the certificates, and a page of their cells in the support matrix's style beside them
+    page = args.out.with_suffix(".html")
+    matrix = build_matrix(records, versions=records[0]["versions"], profile=args.hypothesis_profile, seed=args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(args.out, json.dumps(records, indent=2, default=str) + "\n")
+    _atomic_write(page, render_html(matrix))
     for record in records:
         for line in certificate_summary(record).splitlines():
             print(printable(line))
     print(args.out)
+    print(page)
     return EXIT_OK if all(record["status"] == "certified" for record in records) else EXIT_NO
 
 
@@ -476,7 +485,8 @@ def support(args) -> int:
         return EXIT_NO
     drift = version_drift(matrix)
     if drift:
-        print("exportkit: warning: the installed " + printable(", ".join(drift)) + " differ from what the matrix "
+        verb = "differs" if len(drift) == 1 else "differ"
+        print(f"exportkit: warning: the installed {printable(', '.join(drift))} {verb} from what the matrix "
               "certified", file=sys.stderr)
     if args.json:
         print(json.dumps(cells, indent=2))  # JSON escapes control characters itself

@@ -68,6 +68,11 @@ def test_certify_writes_a_certificate_of_what_was_compared(capsys, tmp_path, mak
         compared = record["outputs"][name]
         assert compared["max_abs_diff"] <= compared["atol"]
     assert "certified" in printed.out and "sizes " in printed.out and "masks " in printed.out
+    # progress while it ran: each stage and each example, as they started
+    assert "base: capture (exporting with the torchscript engine)" in printed.err
+    assert f"base: example {record['examples']}: " in printed.err
+    page = (tmp_path / "certificates.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and record["id"] in page
 
 
 PLANTED = '''
@@ -105,7 +110,7 @@ def test_a_broken_export_is_shown_failing_with_its_stage_and_minimal_shape(capsy
 
 def test_certify_refuses_an_unsupported_task_before_loading(capsys, tmp_path):
     model = _bert(tmp_path)
-    status = main(["certify", str(model), "--task", "text-generation", "--out", str(tmp_path / "c.json")])
+    status = main(["certify", str(model), "--task", "image-classification", "--out", str(tmp_path / "c.json")])
     err = capsys.readouterr().err
-    assert status == EXIT_BAD_INPUT and "does not support task 'text-generation'" in err
+    assert status == EXIT_BAD_INPUT and "does not support task 'image-classification'" in err
     assert "loading" not in err and not (tmp_path / "c.json").exists()
