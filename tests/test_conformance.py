@@ -510,7 +510,15 @@ def test_an_unmet_minimum_version_is_a_skipped_cell():
 def test_every_declared_failure_matches_a_registered_case():
     from conformance.known_failures import KnownFailure, stale_declarations
 
+    from exportkit.exporters.onnx.models.auto import REGISTERED_MODEL_TYPES
+    from exportkit.tasks import normalize_model_type
+    from exportkit.transformers_auto import auto_pairs
+
     case_ids = [case.id for case in all_cases()]
-    assert stale_declarations(case_ids) == []
+    registered = {normalize_model_type(t) for t in REGISTERED_MODEL_TYPES}
+    pending = {normalize_model_type(t) for t, *_ in auto_pairs()} - registered
+    assert stale_declarations(case_ids, pending=pending) == []
     unregistered = KnownFailure("transformers/no-such-type/*/feature-extraction", "cause")
-    assert stale_declarations(case_ids, [unregistered]) == [unregistered]
+    assert stale_declarations(case_ids, [unregistered], pending=pending) == [unregistered]
+    waiting = KnownFailure(f"transformers/{sorted(pending)[0]}/onnx-*/feature-extraction", "cause")
+    assert stale_declarations(case_ids, [waiting], pending=pending) == []

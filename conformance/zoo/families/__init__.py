@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import audio, decoders, encoders, multimodal, seq2seq, vision
+from . import audio, decoders, encoders, multimodal, other, seq2seq, vision
 
-MODULES = (decoders, encoders, seq2seq, vision, audio, multimodal)
+MODULES = (decoders, encoders, seq2seq, vision, audio, multimodal, other)
 
 
 def _merged(name: str) -> dict[str, Any]:
