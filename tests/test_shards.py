@@ -190,3 +190,19 @@ def test_a_filter_that_matches_nothing_is_a_usage_error(tmp_path):
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no registered case matches --model-type no-such-model*" in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_sample_takes_one_case_per_config_class_engine_and_cache_preferring_certified_then_cheap():
+    from conformance.selection import sample
+
+    def case(model_type, engine, task, origin):
+        return Case("transformers", model_type, "onnx", engine, task, origin)
+
+    every = [case(m, e, t, o) for m, o in (("a", "derived"), ("b", "derived"), ("c", "derived"), ("llama", "family"))
+             for e in ("dynamo", "torchscript") for t in ("text-generation", "text-generation-with-past")]
+    costs = {c.id: {"a": 1.0, "b": 5.0, "c": 2.0, "llama": 3.0}[c.model_type] for c in every}
+    picked = sample(every, costs)
+    assert len(picked) == 8  # 2 origins x 2 engines x with and without a cache
+    assert {c.model_type for c in picked if c.origin == "derived"} == {"a"}  # the cheapest
+    certified = {c.id for c in every if c.model_type in ("b", "c")}
+    assert {c.model_type for c in sample(every, costs, certified) if c.origin == "derived"} == {"c"}
