@@ -485,3 +485,41 @@ def test_half_precision_raises_the_tolerance_floor_only(bert_config):
     assert fp16.atol_for(magnitude=3.0) == 4 * 2.0**-9
     assert fp16.atol_for(magnitude=300.0) == 4 * 2.0**-2
     assert fp32.atol_for(magnitude=300.0) == BertOnnxConfig.ATOL_FOR_VALIDATION
+
+
+def _tiny_bart():
+    return transformers.BartConfig(vocab_size=99, d_model=16, encoder_layers=1, decoder_layers=1,
+                                   encoder_attention_heads=2, decoder_attention_heads=2,
+                                   encoder_ffn_dim=8, decoder_ffn_dim=8, max_position_embeddings=64)
+
+
+def test_an_encoder_decoder_classifier_gets_one_eos_per_row_on_its_last_real_position():
+    from exportkit.padding import Padding
+
+    bart = _tiny_bart()
+    constructor = TasksManager.get_exporter_config_constructor("onnx", model_type="bart", task="text-classification")
+    config = constructor(bart)
+    assert config.EOS_ENDS_EACH_ROW
+    padding = {"attention_mask": Padding("right", (0, 3, 9))}
+    inputs = config.generate_dummy_inputs(seed=3, padding=padding, batch_size=3, sequence_length=10)
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    assert (ids == bart.eos_token_id).sum(dim=1).tolist() == [1, 1, 1]
+    last_real = mask.sum(dim=1) - 1
+    assert ids.gather(1, last_real[:, None]).flatten().tolist() == [bart.eos_token_id] * 3
+    # an encoder's classifier reads the first token: its ids are left as drawn
+    bert = TasksManager.get_exporter_config_constructor("onnx", model_type="bert", task="text-classification")
+    assert not bert(transformers.BertConfig()).EOS_ENDS_EACH_ROW
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 7])
+def test_the_exportable_shift_right_is_bart_s(length):
+    from transformers.models.bart.modeling_bart import shift_tokens_right
+
+    from exportkit.exporters.onnx.patcher import shift_right_patches
+
+    ids = torch.randint(0, 50, (3, length), generator=torch.Generator().manual_seed(length))
+    ids[0, 0] = -100  # labels' ignore index becomes padding
+    model = transformers.BartForConditionalGeneration(_tiny_bart())
+    (spec,) = shift_right_patches(model)
+    assert spec.name == "shift_tokens_right"
+    assert torch.equal(spec.custom_op(ids, 1, 2), shift_tokens_right(ids, 1, 2))

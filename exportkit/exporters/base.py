@@ -75,6 +75,10 @@ class ExporterConfig:
     # Export dummies are padded, so that a model that skips its mask when nothing is padded
     # still traces the masked code path.
     PAD_EXPORT_INPUTS: ClassVar[bool] = True
+    # Whether the model reads each row at its end-of-sequence token (an encoder-decoder's
+    # classifier, which refuses rows with different numbers of them): then every row of the
+    # dummy ``input_ids`` holds one, on its last real position, as a tokenizer writes it.
+    EOS_ENDS_EACH_ROW: ClassVar[bool] = False
     # Config fields that are size thresholds (sliding window, ...) -> the axes that cross them.
     THRESHOLD_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = THRESHOLD_FIELDS
 
@@ -83,7 +87,7 @@ class ExporterConfig:
     # Value kind of inputs whose name does not say it ("int" for ids and masks).
     INT_INPUTS: ClassVar[frozenset[str]] = frozenset(
         {"input_ids", "attention_mask", "token_type_ids", "position_ids", "decoder_input_ids",
-         "decoder_attention_mask", "encoder_attention_mask", "pixel_mask"}
+         "decoder_attention_mask", "encoder_attention_mask", "pixel_mask", "input_features_mask"}
     )
 
     def __init__(
@@ -182,8 +186,9 @@ class ExporterConfig:
         return dims
 
     def _check_derived_sizes(self, dims: dict[str, int]) -> None:
-        """A derived input axis (past + new tokens) must stay inside its own bounds too."""
-        for spec in self.input_specs.values():
+        """A derived axis (past + new tokens) must stay inside its own bounds too, an output's as
+        well: a seq2seq decoder's cache outputs hold past and new tokens of one position table."""
+        for spec in [*self.input_specs.values(), *self.output_specs.values()]:
             for axis in spec.axes:
                 if axis.dynamic and axis.derive is not None and not axis.accepts(axis.size(dims)):
                     raise ValueError(
@@ -254,6 +259,18 @@ class ExporterConfig:
                 under = valid[..., valid.shape[-1] - ids.shape[-1]:]  # ids cover the mask's last positions
                 ids.masked_fill_(~under, self.pad_token_id if fill is None else fill)
 
+    def _end_rows_with_eos(self, inputs: dict[str, Any]) -> None:
+        eos = self._config.eos_token_id
+        eos = eos[0] if isinstance(eos, (list, tuple)) else eos
+        ids = inputs["input_ids"]
+        other = next(t for t in range(eos + 1, eos + 3) if t != self.pad_token_id) % self._normalized_config.vocab_size
+        ids.masked_fill_(ids == eos, other)
+        mask = inputs.get("attention_mask")
+        real = mask.bool() if mask is not None else torch.ones_like(ids, dtype=torch.bool)
+        positions = torch.arange(ids.shape[-1]).expand_as(ids)
+        last = torch.where(real, positions, -1).amax(dim=-1, keepdim=True)  # every row keeps a real position
+        ids.scatter_(-1, last, eos)
+
     def undefined_output_positions(self, name: str, shape: tuple[int, ...], dims: Mapping[str, int],
                                    padding: Mapping[str, Padding]):
         """Positions of output ``name`` that hold no defined value under ``padding`` (bool array), or None."""
@@ -300,6 +317,8 @@ class ExporterConfig:
                 raise ExportKitError(f"{type(self).__name__}: no dummy input generator supports {name!r}")
             out[name] = generator.generate(spec, spec.shape(dims), rng)
         self._apply_padding(out, self.default_padding(dims) if padding is None else padding)
+        if self.EOS_ENDS_EACH_ROW and "input_ids" in out:
+            self._end_rows_with_eos(out)
         if framework == "np":
             return {name: tensor.numpy() for name, tensor in out.items()}
         return out

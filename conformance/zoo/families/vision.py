@@ -14,9 +14,10 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # (24 * 2**3): the masked-image decoder reads both.
     "swin": {"image_size": 64, "window_size": 2, "encoder_stride": 32, "num_layers": 4, "hidden_size": 192},
     # DETR's default backbone is timm's resnet50; a tiny transformers ResNet stands in.
-    "detr": {"num_queries": 8, "backbone_config": {
+    # Its mask head normalises hidden size + heads channels in groups of 8: 32 + 8.
+    "detr": {"num_queries": 8, "encoder_attention_heads": 8, "decoder_attention_heads": 8, "backbone_config": {
         "model_type": "resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
-        "out_features": ["stage4"]}},
+        "out_features": ["stage1", "stage2", "stage3", "stage4"]}},  # the mask head reads every stage
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {

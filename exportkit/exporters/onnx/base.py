@@ -24,9 +24,9 @@ class OnnxConfig(ExporterConfig):
         return 0
 
     def patching_specs(self, model: torch.nn.Module) -> list:
-        from .patcher import experts_patches
+        from .patcher import experts_patches, shift_right_patches
 
-        return super().patching_specs(model) + experts_patches(model)
+        return super().patching_specs(model) + experts_patches(model) + shift_right_patches(model)
 
 
 # transformers 5.24 renamed the cache argument and output field ``past_key_values`` to ``cache``

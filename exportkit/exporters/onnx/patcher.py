@@ -98,3 +98,32 @@ def experts_patches(model: torch.nn.Module) -> list[PatchingSpec]:
             configs[id(config)] = config
     return [PatchingSpec(o=config, name="_experts_implementation_internal", custom_op=EXPORTABLE_EXPERTS)
             for config in configs.values() if config._experts_implementation_internal != EXPORTABLE_EXPERTS]
+
+
+def _shift_right_by_gathering(input_ids: torch.Tensor, pad_token_id: int, decoder_start_token_id: int):
+    """``shift_tokens_right`` of BART-like models, by gathering each position's predecessor: the
+    original copies the slice ``input_ids[:, :-1]``, whose size torch.export keeps symbolic only
+    from 3 tokens on (a slice of one broadcasts and is contiguous either way), so one- and
+    two-token inputs would leave the export's range."""
+    if pad_token_id is None:
+        raise ValueError("self.model.config.pad_token_id has to be defined.")
+    positions = torch.arange(input_ids.shape[-1], device=input_ids.device)
+    previous = input_ids.index_select(-1, (positions - 1).clamp(min=0))
+    shifted = torch.where(positions == 0, decoder_start_token_id, previous)
+    return shifted.masked_fill(shifted == -100, pad_token_id)  # labels' ignore index -> padding
+
+
+def shift_right_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Build decoder inputs from ``input_ids`` by gathering in every modelling module of
+    ``model`` whose ``shift_tokens_right`` takes (input_ids, pad_token_id, decoder_start_token_id)."""
+    import inspect
+    import sys
+
+    modules = {sys.modules.get(type(module).__module__) for module in model.modules()}
+    specs = []
+    for module in modules:
+        shift = getattr(module, "shift_tokens_right", None)
+        if callable(shift) and list(inspect.signature(shift).parameters) == [
+                "input_ids", "pad_token_id", "decoder_start_token_id"]:
+            specs.append(PatchingSpec(o=module, name="shift_tokens_right", custom_op=_shift_right_by_gathering))
+    return specs

@@ -29,8 +29,12 @@ from ....tasks import normalize_model_type, register_derived
 from ....transformers_auto import TRANSFORMERS_AUTO_CLASSES, auto_mapping, auto_pairs, backing_auto_class
 from ..base import with_cache_keyword
 from ..config import (
+    AUDIO_OUTPUTS,
     TEXT_ENCODER_OUTPUTS,
+    AudioCodecOnnxConfig,
     AudioOnnxConfig,
+    SpectrogramOnnxConfig,
+    SpeechSeq2SeqOnnxConfig,
     TextAndVisionOnnxConfig,
     TextDecoderOnnxConfig,
     TextEncoderOnnxConfig,
@@ -38,8 +42,13 @@ from ..config import (
     VisionOnnxConfig,
 )
 
-# Tasks whose export can carry a KV cache: registered with "-with-past" too.
-CACHE_TASKS = ("text-generation", "text2text-generation")
+# Tasks whose export can carry a KV cache, registered with "-with-past" too, for the Auto classes
+# that generate token by token: a speech encoder-decoder's recognition has a cache, a CTC head none.
+CACHE_TASKS: dict[str, tuple[str, ...]] = {
+    "text-generation": ("AutoModelForCausalLM",),
+    "text2text-generation": ("AutoModelForSeq2SeqLM",),
+    "automatic-speech-recognition": ("AutoModelForSpeechSeq2Seq",),
+}
 
 # Outputs by task of a model whose main input is an image (None: a size the model decides).
 VISION_OUTPUTS: dict[str, dict[str, tuple]] = {
@@ -47,18 +56,12 @@ VISION_OUTPUTS: dict[str, dict[str, tuple]] = {
     "image-classification": {"logits": ("batch_size", None)},
     "object-detection": {"logits": ("batch_size", None, None), "pred_boxes": ("batch_size", None, None)},
     "semantic-segmentation": {"logits": ("batch_size", None, None, None)},
+    # per query: class logits, a box, and a mask at a fraction of the image size
+    "image-segmentation": {"logits": ("batch_size", None, None), "pred_boxes": ("batch_size", None, None),
+                           "pred_masks": ("batch_size", None, None, None)},
     "depth-estimation": {"predicted_depth": ("batch_size", None, None)},
     "masked-im": {"reconstruction": ("batch_size", None, None, None)},
     "image-to-image": {"reconstruction": ("batch_size", None, None, None)},
-}
-
-# Outputs by task of a model that takes raw audio samples.
-AUDIO_OUTPUTS: dict[str, dict[str, tuple]] = {
-    "feature-extraction": {"last_hidden_state": ("batch_size", "num_frames", None)},
-    "automatic-speech-recognition": {"logits": ("batch_size", "num_frames", None)},
-    "audio-classification": {"logits": ("batch_size", None)},
-    "audio-frame-classification": {"logits": ("batch_size", "num_frames", None)},
-    "audio-xvector": {"logits": ("batch_size", None), "embeddings": ("batch_size", None)},
 }
 
 def _vision_outputs(model_type: str, task: str) -> dict[str, tuple]:
@@ -143,6 +146,9 @@ class AutoOnnxConfig:
         if not model_type:
             raise DerivedConfigError(f"{type(config).__name__} names no model_type to derive an export config from")
         derived = derived_config_class(model_type, Task.parse(task).name)
+        if kwargs.get("use_past") and not derived.SUPPORTS_PAST:
+            raise DerivedConfigError(f"{model_type!r}: {derived.__name__} exports {Task.parse(task).name!r} "
+                                     f"without a KV cache: its middle-end ({derived.__mro__[2].__name__}) has none")
         try:
             return derived(config, task=task, **kwargs)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -172,6 +178,51 @@ class AutoOnnxConfig:
         if not self.COUNTS_POSITIONS_FROM_PADDING:
             return super().reserved_positions()
         return (getattr(self._config, "pad_token_id", None) or 0) + 1
+
+
+# Main inputs of audio models, and the tasks a speech encoder-decoder exports as encoder and decoder graphs.
+AUDIO_INPUTS = ("input_values", "input_features")
+SPEECH_SEQ2SEQ_TASKS = ("feature-extraction", "automatic-speech-recognition")
+
+
+def decoder_takes_encoder_mask(model_cls: type) -> bool:
+    """Whether the decoder module of ``model_cls``'s family (``<Family>Decoder`` in its modelling
+    module) masks the encoder frames it cross-attends to."""
+    module = sys.modules.get(model_cls.__module__)
+    decoders = [value for name, value in vars(module).items()
+                if inspect.isclass(value) and name.endswith("Decoder") and hasattr(value, "forward")
+                and "encoder_hidden_states" in forward_parameters(value)] if module else []
+    return any("encoder_attention_mask" in forward_parameters(decoder) for decoder in decoders)
+
+
+# What an audio codec's forward returns that an export gives: codes, latents, the reconstruction.
+CODEC_OUTPUT_FIELDS = ("audio_codes", "latents", "quantized_representation", "projected_latents", "audio_values")
+
+
+def output_fields(model_cls: type) -> set[str]:
+    """The fields of the output class ``model_cls.forward`` is annotated to return."""
+    import dataclasses
+    import typing
+
+    try:
+        returned = typing.get_type_hints(model_cls.forward).get("return")
+    except Exception:  # annotations naming what this transformers cannot resolve
+        return set()
+    classes = [returned, *typing.get_args(returned)]
+    return {field.name for cls in classes if dataclasses.is_dataclass(cls) for field in dataclasses.fields(cls)}
+
+
+def codec_outputs(model_cls: type) -> tuple[str, ...]:
+    """The codec outputs among the fields of its output class (none for a model that is not a codec)."""
+    fields = output_fields(model_cls)
+    return tuple(name for name in CODEC_OUTPUT_FIELDS if name in fields)
+
+
+def _speech_seq2seq_config(base: type, model_cls: type, parameters: set[str]) -> dict[str, Any]:
+    decoder_inputs = dict(base.DECODER_INPUTS)
+    if not decoder_takes_encoder_mask(model_cls):
+        decoder_inputs.pop("encoder_attention_mask", None)
+    return {"ENCODER_INPUTS": _filtered(base.ENCODER_INPUTS, parameters), "DECODER_INPUTS": decoder_inputs}
 
 
 def _filtered(inputs: dict[str, tuple], parameters: set[str]) -> dict[str, tuple]:
@@ -226,14 +277,31 @@ def derived_config_class(model_type: str, task: str) -> type:
                 # its decoder inputs from the encoder's: one graph over the encoder's inputs
                 base = TextEncoderOnnxConfig
         attrs.update(_text_config(base, task, parameters))
+        # an encoder-decoder's sequence classifier reads each row at its end-of-sequence token
+        attrs["EOS_ENDS_EACH_ROW"] = task == "text-classification" and "decoder_input_ids" in parameters
         attrs["COUNTS_POSITIONS_FROM_PADDING"] = counts_positions_from_padding(model_cls)
     elif main == "pixel_values" and task in VISION_OUTPUTS:
         base = base or VisionOnnxConfig
         attrs["NORMALIZED_CONFIG_CLASS"] = NormalizedAnyVisionConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task)}
-    elif main == "input_values" and task in AUDIO_OUTPUTS:
+    elif main in AUDIO_INPUTS and task in SPEECH_SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
+        base = base or SpeechSeq2SeqOnnxConfig
+        attrs.update(_speech_seq2seq_config(base, model_cls, parameters), RAW_AUDIO=main == "input_values")
+    elif main == "input_values" and task == "feature-extraction" and codec_outputs(model_cls):
+        base = base or AudioCodecOnnxConfig
+        attrs["CODEC_OUTPUTS"] = codec_outputs(model_cls)
+    elif main == "input_values" and task in AUDIO_OUTPUTS and not (base and issubclass(base, SpectrogramOnnxConfig)):
         base = base or AudioOnnxConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: AUDIO_OUTPUTS[task]}
+    elif main in AUDIO_INPUTS and task in AUDIO_OUTPUTS:
+        # log-mel features, under either name (the Audio Spectrogram Transformer's are input_values)
+        base = base or SpectrogramOnnxConfig
+        attrs["INPUTS"] = _filtered(base.INPUTS, parameters)
+        outputs = base._TASK_TO_OUTPUTS[task]
+        if task == "feature-extraction" and {"last_hidden_state", "logits"} & output_fields(model_cls) == {"logits"}:
+            # AutoModel maps some CTC families to their CTC model: its features are the frame logits
+            outputs = base._TASK_TO_OUTPUTS["automatic-speech-recognition"]
+        attrs["_TASK_TO_OUTPUTS"] = {task: outputs}
     elif base is None:
         raise DerivedConfigError(f"{model_type!r}: {class_name} takes {main!r} as its main input for {task!r}: "
                                  "no middle-end config exports that yet (declare one in its family's DECLARED)")
@@ -247,8 +315,19 @@ def derived_config_class(model_type: str, task: str) -> type:
 
 # The model types whose Auto-backed pairs are registered so far (each has every task its Auto
 # classes back). Coverage grows by adding types here, each step with its certified matrix,
-# until it is every type the Auto classes map; the declared families' other tasks join the same way.
-REGISTERED_MODEL_TYPES = frozenset({"deberta-v2", "modernbert", "convnext", "dinov2", "swin"})
+# until it is every type the Auto classes map; the declared families' other tasks join the same
+# way. A pair that cannot be certified stays registered, and its family declares why
+# (conformance/zoo/families/): nothing is left out to make the matrix greener.
+REGISTERED_MODEL_TYPES = frozenset({
+    # encoders
+    "deberta-v2", "modernbert",
+    # decoders: grouped-query, sliding-window and hybrid caches, mixtures of experts
+    "gemma", "gemma2", "gemma3_text", "granite", "gpt_oss", "mixtral", "phi3", "qwen3", "qwen3_moe",
+    # encoder-decoders, text and speech
+    "bart", "whisper",
+    # vision and vision-language
+    "convnext", "detr", "dinov2", "siglip", "swin",
+})
 
 
 def register_auto_pairs() -> int:
@@ -260,7 +339,7 @@ def register_auto_pairs() -> int:
             continue
         # one origin per Auto class: the sample certifies each derivation path once
         origin = f"{__name__.replace('.', '/')}.py (derived through {auto_class})"
-        tasks = (task, f"{task}-with-past") if task in CACHE_TASKS else (task,)
+        tasks = (task, f"{task}-with-past") if auto_class in CACHE_TASKS.get(task, ()) else (task,)
         for registered_task in tasks:
             added += register_derived(model_type, registered_task, AutoOnnxConfig, origin=origin)
     return added

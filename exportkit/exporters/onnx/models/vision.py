@@ -1,4 +1,4 @@
-"""Vision models: transformers ViT and ResNet, and timm convnets."""
+"""Vision models: transformers ViT, ResNet and DETR, and timm convnets."""
 
 from ....axes import opaque
 from ....normalized_config import NormalizedVisionConfig
@@ -23,14 +23,46 @@ class ResNetOnnxConfig(VisionOnnxConfig):
     }
 
     def total_stride(self) -> int:
+        return self.stride_of(self._config)
+
+    @staticmethod
+    def stride_of(config) -> int:
         # stem: a stride-2 convolution and a stride-2 max pool; then every stage halves the
         # size but the first, which halves it only with downsample_in_first_stage
-        config = self._config
         stages = len(config.hidden_sizes)
         return 4 * 2 ** (stages - 1) * (2 if config.downsample_in_first_stage else 1)
 
     def axis_table(self):
         return {**super().axis_table(), "feature_height": opaque("feature_height"), "feature_width": opaque("feature_width")}
+
+
+class DetrOnnxConfig(VisionOnnxConfig):
+    """DETR-like detectors: a convolutional backbone and sine position embeddings over its
+    feature map, so any image size its stride divides into two or more positions; a fixed
+    number of object queries."""
+
+    DYNAMIC_IMAGE_SIZE = True
+    ATOL_FOR_VALIDATION = 1e-4
+
+    @property
+    def IMAGE_SIZE_STEP_IS_STRIDE(self) -> bool:  # noqa: N802 (the class attribute's name)
+        # the mask head adds each upsampled map to the backbone stage of its size: torch.export
+        # proves them equal only for multiples of the total stride
+        return self.task == "image-segmentation"
+
+    def total_stride(self) -> int:
+        # a transformers ResNet backbone: the ResNet stem and stages; timm's (the default,
+        # ResNet-50 or -101): 32, halved by a dilated last stage
+        backbone = getattr(self._config, "backbone_config", None)
+        if backbone is not None and getattr(backbone, "model_type", None) == "resnet":
+            return ResNetOnnxConfig.stride_of(backbone)
+        return 16 if getattr(self._config, "dilation", False) else 32
+
+
+# model type -> what the derivation cannot know (collected by auto.declared_facts)
+DECLARED = {
+    "detr": {"base": DetrOnnxConfig},
+}
 
 
 class TimmNormalizedConfig(NormalizedVisionConfig):
