@@ -86,6 +86,18 @@ class NormalizedAnyTextConfig(NormalizedConfig):
         super().__init__(text if text is not None else config, allow_new=allow_new, **kwargs)
 
 
+class NormalizedFalconConfig(NormalizedAnyTextConfig):
+    """Falcon's cache heads: one under its original multi-query attention, ``num_kv_heads`` only
+    with the new decoder architecture (Falcon-40B and later)."""
+
+    @property
+    def num_key_value_heads(self) -> int:
+        config = self.config
+        if config.new_decoder_architecture:
+            return config.num_kv_heads
+        return 1 if config.multi_query else config.num_attention_heads
+
+
 class NormalizedSpeechSeq2SeqConfig(NormalizedAnyTextConfig):
     """A speech encoder-decoder's decoder sizes (its cache), read before the encoder's: Whisper's
     attribute_map points ``num_attention_heads`` at its encoder."""

@@ -512,14 +512,23 @@ def test_an_encoder_decoder_classifier_gets_one_eos_per_row_on_its_last_real_pos
 
 
 @pytest.mark.parametrize("length", [1, 2, 3, 7])
-def test_the_exportable_shift_right_is_bart_s(length):
-    from transformers.models.bart.modeling_bart import shift_tokens_right
+def test_the_exportable_shifts_right_are_the_modelling_code_s(length):
+    from transformers.models.bart.modeling_bart import shift_tokens_right as bart_shift
+    from transformers.models.mbart.modeling_mbart import shift_tokens_right as mbart_shift
 
     from exportkit.exporters.onnx.patcher import shift_right_patches
 
-    ids = torch.randint(0, 50, (3, length), generator=torch.Generator().manual_seed(length))
-    ids[0, 0] = -100  # labels' ignore index becomes padding
-    model = transformers.BartForConditionalGeneration(_tiny_bart())
-    (spec,) = shift_right_patches(model)
-    assert spec.name == "shift_tokens_right"
-    assert torch.equal(spec.custom_op(ids, 1, 2), shift_tokens_right(ids, 1, 2))
+    ids = torch.randint(3, 50, (3, length), generator=torch.Generator().manual_seed(length))
+    if length > 1:  # (a row of padding alone has no last real token)
+        ids[0, 0] = -100  # labels' ignore index becomes padding
+        ids[1, length - 1] = 1  # a padded row
+    bart = transformers.BartForConditionalGeneration(_tiny_bart())
+    (spec,) = shift_right_patches(bart)
+    assert torch.equal(spec.custom_op(ids, 1, 2), bart_shift(ids, 1, 2))
+    mbart = transformers.MBartForConditionalGeneration(transformers.MBartConfig(**_tiny_bart().to_diff_dict()))
+    (spec,) = shift_right_patches(mbart)
+    assert torch.equal(spec.custom_op(ids, 1), mbart_shift(ids, 1))
+    t5 = transformers.T5ForConditionalGeneration(transformers.T5Config(
+        vocab_size=99, d_model=16, d_kv=4, d_ff=8, num_layers=1, num_heads=2, decoder_start_token_id=0))
+    specs = {spec.name: spec for spec in shift_right_patches(t5)}
+    assert torch.equal(specs["_shift_right"].custom_op(ids), t5._shift_right(ids))

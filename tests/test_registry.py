@@ -529,6 +529,18 @@ def _check_part(part, where):
     # the registered derived pairs (every Auto-backed pair: test_a_derived_config_builds_or_says_why_it_cannot)
     e for e in ALL_REGISTRATIONS if e.config_cls is AutoOnnxConfig], ids=lambda e: "/".join(e.key))
 def test_registration_builds_a_usable_config(entry):
+    from conformance.known_failures import known_failure
+
+    declared = known_failure(f"{entry.library}/{entry.model_type}/onnx-dynamo/{entry.task}")
+    try:
+        _check_registration(entry)
+    except Exception:
+        if declared is None or entry.config_cls is not AutoOnnxConfig:
+            raise
+        pytest.xfail(declared.reason)  # its cell is a declared xfail; the certifier holds it to that
+
+
+def _check_registration(entry):
     config = entry.constructor(tiny_model_config(entry.library, entry.model_type))
     assert isinstance(config, entry.config_cls)
     assert isinstance(config, OnnxConfig) and entry.exporter == "onnx"

@@ -47,6 +47,8 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
     if fields.get("kv_lora_rank"):
         # multi-head latent attention expands keys and values to every head: no grouped heads
         kwargs["num_key_value_heads"] = kwargs.get("num_attention_heads", fields.get("num_attention_heads"))
+        if fields.get("head_dim") == fields.get("qk_rope_head_dim"):  # DeepSeek: rotary tables span the rope part
+            kwargs["head_dim"] = kwargs.get("qk_rope_head_dim", fields.get("qk_rope_head_dim"))
     kwargs = {name: value for name, value in kwargs.items() if value != fields.get(name)}
     kwargs.update(_per_layer_fields(fields, {**kwargs, **overrides}, overrides))
     for name, sub_cls in getattr(config_cls, "sub_configs", {}).items():

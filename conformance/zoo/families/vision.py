@@ -18,6 +18,13 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "detr": {"num_queries": 8, "encoder_attention_heads": 8, "decoder_attention_heads": 8, "backbone_config": {
         "model_type": "resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
         "out_features": ["stage1", "stage2", "stage3", "stage4"]}},  # the mask head reads every stage
+    # EfficientNet's top batch norm has hidden_dim channels, which must be its top convolution's
+    # round_filters(1280) at the width coefficient: 128 at 0.1.
+    "efficientnet": {"width_coefficient": 0.1, "hidden_dim": 128},
+    # BEiT's segmentation head reads four of its layers; DPT's neck one per reassembled layer.
+    "beit": {"num_hidden_layers": 4, "out_indices": [1, 2, 3, 4]},
+    "dpt": {"num_hidden_layers": 4, "backbone_out_indices": [0, 1, 2, 3], "neck_hidden_sizes": [8, 16, 32, 32],
+            "fusion_hidden_size": 16},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {

@@ -274,8 +274,13 @@ class VisionOnnxConfig(OnnxConfig):
         "image-classification": {"logits": ("batch_size", None)},
     }
 
+    # Pixels per position of the last feature map where the family fixes it (declared), else read.
+    TOTAL_STRIDE: int | None = None
+
     def total_stride(self) -> int:
-        """Pixels per position of the last feature map, from the model config (``total_stride``)."""
+        """Pixels per position of the last feature map: ``TOTAL_STRIDE``, or the model config's ``total_stride``."""
+        if self.TOTAL_STRIDE is not None:
+            return self.TOTAL_STRIDE
         nc = self._normalized_config
         if not nc.has("total_stride"):
             raise ExportKitError(f"{type(self).__name__}: the model config does not say its total stride; "

@@ -100,30 +100,60 @@ def experts_patches(model: torch.nn.Module) -> list[PatchingSpec]:
             for config in configs.values() if config._experts_implementation_internal != EXPORTABLE_EXPERTS]
 
 
-def _shift_right_by_gathering(input_ids: torch.Tensor, pad_token_id: int, decoder_start_token_id: int):
-    """``shift_tokens_right`` of BART-like models, by gathering each position's predecessor: the
-    original copies the slice ``input_ids[:, :-1]``, whose size torch.export keeps symbolic only
-    from 3 tokens on (a slice of one broadcasts and is contiguous either way), so one- and
-    two-token inputs would leave the export's range."""
-    if pad_token_id is None:
-        raise ValueError("self.model.config.pad_token_id has to be defined.")
+def _previous_tokens(input_ids: torch.Tensor, first) -> torch.Tensor:
+    """Each position's predecessor, ``first`` at position 0, gathered rather than copied: the
+    modelling code copies the slice ``input_ids[:, :-1]``, whose size torch.export keeps
+    symbolic only from 3 tokens on (a slice of one broadcasts and is contiguous either way), so
+    one- and two-token inputs would leave the export's range."""
     positions = torch.arange(input_ids.shape[-1], device=input_ids.device)
     previous = input_ids.index_select(-1, (positions - 1).clamp(min=0))
-    shifted = torch.where(positions == 0, decoder_start_token_id, previous)
+    return torch.where(positions == 0, first, previous)
+
+
+def _shift_right(input_ids: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
+    """BART's and T5's: the decoder starts from ``decoder_start_token_id``."""
+    if pad_token_id is None:
+        raise ValueError("self.model.config.pad_token_id has to be defined.")
+    shifted = _previous_tokens(input_ids, decoder_start_token_id)
     return shifted.masked_fill(shifted == -100, pad_token_id)  # labels' ignore index -> padding
 
 
+def _shift_right_wrapping_the_last_token(input_ids: torch.Tensor, pad_token_id: int) -> torch.Tensor:
+    """mBART's: the decoder starts from each row's last real token (its language id)."""
+    if pad_token_id is None:
+        raise ValueError("self.model.config.pad_token_id has to be defined.")
+    tokens = input_ids.masked_fill(input_ids == -100, pad_token_id)
+    last_real = (tokens.ne(pad_token_id).sum(dim=1) - 1).unsqueeze(-1)
+    return _previous_tokens(tokens, tokens.gather(1, last_real))
+
+
+def _shift_right_method(model: torch.nn.Module):
+    def shift(input_ids):
+        return _shift_right(input_ids, model.config.pad_token_id, model.config.decoder_start_token_id)
+    return shift
+
+
+# The signatures of the module-level shift functions -> their exportable equivalents.
+SHIFT_FUNCTIONS = {
+    ("input_ids", "pad_token_id", "decoder_start_token_id"): _shift_right,
+    ("input_ids", "pad_token_id"): _shift_right_wrapping_the_last_token,
+}
+
+
 def shift_right_patches(model: torch.nn.Module) -> list[PatchingSpec]:
-    """Build decoder inputs from ``input_ids`` by gathering in every modelling module of
-    ``model`` whose ``shift_tokens_right`` takes (input_ids, pad_token_id, decoder_start_token_id)."""
+    """Make decoder inputs from ``input_ids`` by gathering while ``model`` is exported: the
+    ``shift_tokens_right`` of each of its modelling modules whose signature is known, and the
+    ``_shift_right`` method of T5-like models (checked equal to the originals in the tests)."""
     import inspect
     import sys
 
-    modules = {sys.modules.get(type(module).__module__) for module in model.modules()}
     specs = []
-    for module in modules:
+    for module in {sys.modules.get(type(m).__module__) for m in model.modules()}:
         shift = getattr(module, "shift_tokens_right", None)
-        if callable(shift) and list(inspect.signature(shift).parameters) == [
-                "input_ids", "pad_token_id", "decoder_start_token_id"]:
-            specs.append(PatchingSpec(o=module, name="shift_tokens_right", custom_op=_shift_right_by_gathering))
+        replacement = SHIFT_FUNCTIONS.get(tuple(inspect.signature(shift).parameters)) if callable(shift) else None
+        if replacement is not None:
+            specs.append(PatchingSpec(o=module, name="shift_tokens_right", custom_op=replacement))
+    for submodule in model.modules():
+        if callable(getattr(type(submodule), "_shift_right", None)) and hasattr(submodule, "config"):
+            specs.append(PatchingSpec(o=submodule, name="_shift_right", custom_op=_shift_right_method(submodule)))
     return specs

@@ -8,6 +8,8 @@ from ..config import AudioOnnxConfig, SpectrogramOnnxConfig
 WHISPER_ENCODER = {"CHANNELS_FIRST": True, "FIXED_FRAMES": True, "AUDIO_MASK": False}
 
 DECLARED = {
+    # wav2vec 2.0's feature encoder and transformer, wav2vec 2.0's tolerance
+    "data2vec-audio": {"ATOL_FOR_VALIDATION": 1e-4},
     "whisper": WHISPER_ENCODER,
     # Whisper's encoder, ahead of a language model (two input frames per position)
     "moss-transcribe-diarize-audio": {**WHISPER_ENCODER, "SUBSAMPLING_FACTOR": 2},

@@ -64,13 +64,21 @@ VISION_OUTPUTS: dict[str, dict[str, tuple]] = {
     "image-to-image": {"reconstruction": ("batch_size", None, None, None)},
 }
 
-def _vision_outputs(model_type: str, task: str) -> dict[str, tuple]:
+def _has_attention_outputs(model_cls: type) -> bool:
+    """Whether ``model_cls`` can return attention weights (``attentions``, DETR's
+    ``encoder_attentions``, ...): a transformer, not a convolutional network."""
+    return any(name.endswith("attentions") for name in output_fields(model_cls))
+
+
+def _vision_outputs(model_type: str, task: str, model_cls: type) -> dict[str, tuple]:
     """A convolutional backbone's features are maps (batch, channels, height, width); a vision
-    transformer's are token sequences. transformers configs of the former list stage widths."""
+    transformer's are token sequences. transformers configs of the former list stage widths, or
+    their outputs carry no attention weights."""
     from transformers import CONFIG_MAPPING
 
     key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
-    if task == "feature-extraction" and key in CONFIG_MAPPING and "hidden_sizes" in CONFIG_MAPPING[key]().to_dict():
+    if task == "feature-extraction" and key in CONFIG_MAPPING and (
+            "hidden_sizes" in CONFIG_MAPPING[key]().to_dict() or not _has_attention_outputs(model_cls)):
         return {"last_hidden_state": ("batch_size", None, None, None)}
     return VISION_OUTPUTS[task]
 
@@ -283,7 +291,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     elif main == "pixel_values" and task in VISION_OUTPUTS:
         base = base or VisionOnnxConfig
         attrs["NORMALIZED_CONFIG_CLASS"] = NormalizedAnyVisionConfig
-        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task)}
+        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls)}
     elif main in AUDIO_INPUTS and task in SPEECH_SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
         base = base or SpeechSeq2SeqOnnxConfig
         attrs.update(_speech_seq2seq_config(base, model_cls, parameters), RAW_AUDIO=main == "input_values")
@@ -320,13 +328,18 @@ def derived_config_class(model_type: str, task: str) -> type:
 # (conformance/zoo/families/): nothing is left out to make the matrix greener.
 REGISTERED_MODEL_TYPES = frozenset({
     # encoders
-    "deberta-v2", "modernbert",
-    # decoders: grouped-query, sliding-window and hybrid caches, mixtures of experts
-    "gemma", "gemma2", "gemma3_text", "granite", "gpt_oss", "mixtral", "phi3", "qwen3", "qwen3_moe",
+    "deberta", "deberta-v2", "ernie", "mobilebert", "modernbert", "mpnet", "roformer",
+    # decoders: grouped-query, sliding-window and hybrid caches, mixtures of experts, latent attention
+    "bloom", "cohere", "deepseek_v3", "exaone4", "falcon", "gemma", "gemma2", "gemma3_text", "gpt_neox",
+    "gptj", "granite", "granitemoe", "gpt_oss", "mixtral", "olmo2", "opt", "phi", "phi3", "qwen2_moe",
+    "qwen3", "qwen3_moe", "smollm3", "stablelm", "starcoder2",
     # encoder-decoders, text and speech
-    "bart", "whisper",
+    "bart", "blenderbot", "m2m_100", "marian", "mbart", "mt5", "pegasus", "whisper",
     # vision and vision-language
-    "convnext", "detr", "dinov2", "siglip", "swin",
+    "beit", "convnext", "detr", "dinov2", "dpt", "efficientnet", "mobilevit", "regnet", "segformer",
+    "siglip", "siglip2", "swin", "swinv2", "yolos",
+    # audio
+    "data2vec-audio", "wavlm",
 })
 
 

@@ -1,8 +1,13 @@
 """Decoder-only language models, exported with or without a KV cache."""
 
-from ....normalized_config import GPT2LikeNormalizedTextConfig, NormalizedTextConfigWithGQA
+from ....normalized_config import GPT2LikeNormalizedTextConfig, NormalizedFalconConfig, NormalizedTextConfigWithGQA
 from ....tasks import register
 from ..config import TextDecoderOnnxConfig
+
+# model type -> what the derivation cannot know (collected by auto.declared_facts)
+DECLARED = {
+    "falcon": {"NORMALIZED_CONFIG_CLASS": NormalizedFalconConfig},
+}
 
 DECODER_TASKS = ("feature-extraction", "feature-extraction-with-past", "text-generation", "text-generation-with-past")
 

@@ -62,6 +62,11 @@ class DetrOnnxConfig(VisionOnnxConfig):
 # model type -> what the derivation cannot know (collected by auto.declared_facts)
 DECLARED = {
     "detr": {"base": DetrOnnxConfig},
+    # convnets that take any image size: no image_size in their configs, a stride of 32
+    "regnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},  # stem 2, four stages of 2
+    "segformer": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},  # patch embeddings 4, 2, 2, 2
+    # its image_size is the preprocessor's (600 for B7), not a limit: stem 2, blocks 2, 2, 2, 2
+    "efficientnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
 }
 
 
