@@ -506,6 +506,13 @@ def test_an_encoder_decoder_classifier_gets_one_eos_per_row_on_its_last_real_pos
     assert (ids == bart.eos_token_id).sum(dim=1).tolist() == [1, 1, 1]
     last_real = mask.sum(dim=1) - 1
     assert ids.gather(1, last_real[:, None]).flatten().tolist() == [bart.eos_token_id] * 3
+    # an eos at the top of the vocabulary: the ids it replaces wrap round, never onto padding
+    top = _tiny_bart()
+    top.eos_token_id, top.pad_token_id = top.vocab_size - 1, 0
+    inputs = constructor(top).generate_dummy_inputs(seed=1, batch_size=4, sequence_length=40)
+    ids, real = inputs["input_ids"], inputs["attention_mask"].bool()
+    assert (ids == top.eos_token_id).sum(dim=1).tolist() == [1] * 4
+    assert not ((ids == top.pad_token_id) & real).any()
     # an encoder's classifier reads the first token: its ids are left as drawn
     bert = TasksManager.get_exporter_config_constructor("onnx", model_type="bert", task="text-classification")
     assert not bert(transformers.BertConfig()).EOS_ENDS_EACH_ROW

@@ -263,7 +263,8 @@ class ExporterConfig:
         eos = self._config.eos_token_id
         eos = eos[0] if isinstance(eos, (list, tuple)) else eos
         ids = inputs["input_ids"]
-        other = next(t for t in range(eos + 1, eos + 3) if t != self.pad_token_id) % self._normalized_config.vocab_size
+        vocab = self._normalized_config.vocab_size
+        other = next(t for t in ((eos + step) % vocab for step in (1, 2, 3)) if t not in (eos, self.pad_token_id))
         ids.masked_fill_(ids == eos, other)
         mask = inputs.get("attention_mask")
         real = mask.bool() if mask is not None else torch.ones_like(ids, dtype=torch.bool)

@@ -599,12 +599,7 @@ class SpeechSeq2SeqOnnxConfig(AudioFramesMixin, TextSeq2SeqOnnxConfig):
         "input_features": ("batch_size", "feature_sequence_length", "feature_size"),
         "input_values": ("batch_size", "audio_sequence_length"),
         "attention_mask": ("batch_size", "feature_sequence_length"),
-    }
-    DECODER_INPUTS = {
-        "decoder_input_ids": ("batch_size", "decoder_sequence_length"),
-        "encoder_outputs": ("batch_size", "encoder_sequence_length", "hidden_size"),
-        "encoder_attention_mask": ("batch_size", "encoder_sequence_length"),
-    }
+    }  # its DECODER_INPUTS are the text encoder-decoder's
 
     @property
     def num_key_value_heads(self) -> int:

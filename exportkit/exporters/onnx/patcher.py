@@ -12,6 +12,8 @@ any input inside the config's declared axes, and the certifier holds it to that.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -144,9 +146,6 @@ def shift_right_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     """Make decoder inputs from ``input_ids`` by gathering while ``model`` is exported: the
     ``shift_tokens_right`` of each of its modelling modules whose signature is known, and the
     ``_shift_right`` method of T5-like models (checked equal to the originals in the tests)."""
-    import inspect
-    import sys
-
     specs = []
     for module in {sys.modules.get(type(m).__module__) for m in model.modules()}:
         shift = getattr(module, "shift_tokens_right", None)
