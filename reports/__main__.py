@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from exportkit.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NO, EXIT_OK
+from exportkit.support_matrix import shipped_matrix, version_drift
 from reports.coverage import coverage, text_report as coverage_report
 from reports.diff import diff_matrices, scope, text_report
 from reports.html import render_html
@@ -59,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Count the (model type, task) pairs that the installed transformers backs with an Auto class "
                     "of exportkit's tasks: with a cell, certified on at least one engine, per task and engine; the "
                     "ten commonest causes of cells not certified; generation certified without its -with-past.")
-    covered.add_argument("matrix", type=Path, nargs="?", default=Path("reports/support-matrix.json"),
-                         help="matrix .json or records .jsonl (default: %(default)s)")
+    covered.add_argument("matrix", type=Path, nargs="?", default=None,
+                         help="matrix .json or records .jsonl (default: the published matrix)")
     covered.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
@@ -89,28 +90,24 @@ def run_diff(args) -> int:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(args.html, page)
         print(f"written: {args.html}", file=sys.stderr)
-    text = json.dumps(diff.to_json(), indent=2) if args.json else "\n".join(text_report(diff))
-    try:
-        print(text)  # JSON in ASCII: no terminal control character gets through
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader stopped early (`| head`): the verdict still stands
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _print(json.dumps(diff.to_json(), indent=2) if args.json else "\n".join(text_report(diff)))
     return EXIT_NO if diff.blocking else EXIT_OK
 
 
 def run_coverage(args) -> int:
-    import transformers
-
-    matrix = load_input(args.matrix)
+    matrix = load_input(args.matrix or shipped_matrix())
     report = coverage(matrix)
-    text = json.dumps(report, indent=2) if args.json else "\n".join(
-        coverage_report(report, matrix_versions=matrix.get("versions"), installed=transformers.__version__))
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    drift = version_drift(matrix)
+    _print(json.dumps(report, indent=2) if args.json else "\n".join(coverage_report(report, drift=drift)))
     return EXIT_OK
+
+
+def _print(text: str) -> None:
+    try:
+        print(text)  # JSON in ASCII: no terminal control character gets through
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): what was decided still stands
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def run(args) -> int:

@@ -15,14 +15,10 @@ from __future__ import annotations
 import collections
 from typing import Iterable
 
+from exportkit.tasks import normalize_model_type
+
 WITH_PAST = "-with-past"
 CACHED_TASKS = ("text-generation", "text2text-generation")
-
-
-def _normalize(model_type: str) -> str:
-    from exportkit.tasks import normalize_model_type
-
-    return normalize_model_type(model_type)
 
 
 def _first_line(text: str | None, width: int = 160) -> str:
@@ -37,11 +33,11 @@ def coverage(matrix: dict, pairs: Iterable[tuple[str, str]] | None = None) -> di
         from exportkit.transformers_auto import auto_pairs
 
         pairs = [(model_type, task) for model_type, task, *_ in auto_pairs()]
-    wanted = sorted({(_normalize(model_type), task) for model_type, task in pairs})
+    wanted = sorted({(normalize_model_type(model_type), task) for model_type, task in pairs})
     cells = [c for c in matrix["cells"] if c.get("library") == "transformers"]
     by_pair: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
     for cell in cells:
-        by_pair[(_normalize(cell["model_type"]), cell["task"])].append(cell)
+        by_pair[(normalize_model_type(cell["model_type"]), cell["task"])].append(cell)
 
     def certified(key) -> bool:
         return any(c["status"] == "certified" for c in by_pair.get(key, ()))
@@ -85,11 +81,9 @@ def coverage(matrix: dict, pairs: Iterable[tuple[str, str]] | None = None) -> di
     }
 
 
-def text_report(report: dict, *, matrix_versions: dict | None = None, installed: str | None = None) -> list[str]:
-    lines = []
-    certified_with = (matrix_versions or {}).get("transformers")
-    if certified_with and installed and certified_with != installed:
-        lines.append(f"note: pairs read from transformers {installed}; the matrix was certified with {certified_with}")
+def text_report(report: dict, *, drift: Iterable[str] = ()) -> list[str]:
+    """``drift``: the installed packages the matrix saw another version of (``version_drift``)."""
+    lines = [f"note: pairs read from {line}" for line in drift if line.startswith("transformers ")]
     lines.append(f"transformers Auto-backed pairs: {report['pairs']} over {report['model_types']} model types")
     lines.append(f"  with a cell:  {report['with_cell']:5d} ({report['with_cell_percent']}%), "
                  f"{report['model_types_with_cell']} model types")
