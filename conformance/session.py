@@ -116,12 +116,12 @@ class CertificateCollector:
     # ---- the matrix ----------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session):
-        if not self.expected:
-            return
-        for case_id in self.expected:
-            if case_id not in self.records:
-                self.records[case_id] = self._record_without_certificate(
-                    case_id, "skipped", "not run: the session ended before this case ran")
+        if not self.expected or self.config.getoption("collectonly"):
+            return  # nothing was meant to run: a collection is no matrix
+        not_run = [case_id for case_id in self.expected if case_id not in self.records]
+        for case_id in not_run:
+            self.records[case_id] = self._record_without_certificate(
+                case_id, "skipped", "not run: the session ended before this case ran")
         if not self.write and self.baseline is None:
             return
         from reports import build_matrix, write_matrix
@@ -132,7 +132,8 @@ class CertificateCollector:
 
         registry = all_cases()
         registry_ids = sorted(case.id for case in registry)
-        complete = self.selection.complete and sorted(self.expected) == registry_ids
+        # an interrupted run (-x, Ctrl-C, a crash of the session) measured only some cells: a partial file
+        complete = self.selection.complete and sorted(self.expected) == registry_ids and not not_run
         meta = {"versions": library_versions(), "profile": _profile_name(),
                 "seed": self.config.getoption("conformance_seed"),
                 "registry": {"fingerprint": registry_fingerprint(registry), "size": len(registry_ids)}}
@@ -143,7 +144,7 @@ class CertificateCollector:
         else:
             shard = self.selection.shard
             matrix = build_matrix(records, **meta, partial={
-                "selection": self.selection.describe() or "a deselection (-k / -m)",
+                "selection": self._selection_text(not_run),
                 "shard": str(shard) if shard else None, "registry_ids": registry_ids})
             out_dir, basename = self.partial_dir, shard.stem if shard else "partial"
         if self.baseline is not None:
@@ -156,6 +157,12 @@ class CertificateCollector:
             self.json_path, self.html_path = write_matrix(matrix, out_dir, basename=basename, diff=self.diff)
             self.summary = matrix["summary"]
             self.partial = not complete
+            self.partial_selection = matrix.get("partial", {}).get("selection")
+
+    def _selection_text(self, not_run: list[str]) -> str:
+        chosen = self.selection.describe() or ("" if self.selection.complete else "a deselection (-k / -m)")
+        interrupted = f"interrupted: {len(not_run)} of {len(self.expected)} selected cases not run" if not_run else ""
+        return "; ".join(part for part in (chosen, interrupted) if part) or "a deselection (-k / -m)"
 
     def pytest_terminal_summary(self, terminalreporter):
         self._matrix_summary(terminalreporter)
@@ -174,7 +181,7 @@ class CertificateCollector:
         terminalreporter.write_sep("=", "exportkit support matrix")
         terminalreporter.write_line(f"{summary['total']} cells: {counts}")
         if self.partial:
-            terminalreporter.write_line(f"a partial run ({self.selection.describe() or 'deselected cases'}): the "
+            terminalreporter.write_line(f"a partial run ({self.partial_selection}): the "
                                         "published matrix is left as it is; merge shards with "
                                         "`python -m reports merge PART...`")
         terminalreporter.write_line(f"written: {self.json_path}")

@@ -454,7 +454,9 @@ class _Report:
 
 class _Config:
     def getoption(self, name):
-        return {"conformance_seed": 0, "case_timeout": 600.0}[name]
+        return {"conformance_seed": 0, "case_timeout": 600.0, "collectonly": self.collect_only}[name]
+
+    collect_only = False
 
 
 def _collector(tmp_path, selection):
@@ -484,7 +486,8 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
 
     assert not (tmp_path / "published").exists()  # a filtered run never writes the published matrix
     matrix = load_matrix(tmp_path / "partials" / "partial.json")
-    assert matrix["partial"]["selection"] == "--model-type gpt2 --task text-generation*"
+    assert matrix["partial"]["selection"] == ("--model-type gpt2 --task text-generation*; "
+                                              "interrupted: 1 of 4 selected cases not run")
     assert len(matrix["partial"]["registry_ids"]) == len(all_cases())
     statuses = {cell["id"]: cell["status"] for cell in matrix["cells"]}
     assert len(statuses) == len(nodeids) == 4
@@ -494,6 +497,37 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
     assert statuses[cases[3].id] == "skipped"
     crashed = next(c for c in matrix["cells"] if c["id"] == cases[1].id)
     assert "worker process died" in crashed["reason"] and "crashed while running" in crashed["error"]
+
+
+def _unfiltered_collector_with_all_but_one_certified(tmp_path):
+    from conformance.plugin import CERTIFICATE_KEY
+    from conformance.selection import Selection
+
+    selection = Selection()
+    cases = selection.cases()
+    collector = _collector(tmp_path, selection)
+    collector.pytest_xdist_node_collection_finished(
+        node=None, ids=[f"conformance/test_certify.py::test_certify[{case.id}]" for case in cases])
+    for case in cases[:-1]:
+        certified = {**base_record(case, profile="ci", seed=0), "status": "certified"}
+        collector.pytest_runtest_logreport(_Report(f"conformance/test_certify.py::test_certify[{case.id}]",
+                                                   user_properties=[(CERTIFICATE_KEY, json.dumps(certified))]))
+    return collector
+
+
+def test_an_interrupted_full_run_writes_a_partial_file_not_the_published_matrix(tmp_path):
+    _unfiltered_collector_with_all_but_one_certified(tmp_path).pytest_sessionfinish(session=None)
+    assert not (tmp_path / "published").exists()
+    matrix = load_matrix(tmp_path / "partials" / "partial.json")
+    assert matrix["partial"]["selection"] == f"interrupted: 1 of {len(all_cases())} selected cases not run"
+    assert sum(cell["status"] == "skipped" for cell in matrix["cells"]) == 1
+
+
+def test_a_collection_writes_no_matrix(tmp_path):
+    collector = _unfiltered_collector_with_all_but_one_certified(tmp_path)
+    collector.config.collect_only = True
+    collector.pytest_sessionfinish(session=None)
+    assert not (tmp_path / "published").exists() and not (tmp_path / "partials").exists()
 
 
 def test_an_unmet_minimum_version_is_a_skipped_cell():
