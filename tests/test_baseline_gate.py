@@ -58,7 +58,7 @@ def report(case_id: str | None, rec: dict | None = None, *, failed: bool = False
 def run_collector(tmp_path: Path, records: list[dict], *, exitstatus=FAILED, baseline=BASELINE, extra_reports=(),
                   write=True):
     """A controller session of the cases of ``records``: what the gate leaves as exit status, and the summary."""
-    options = {"conformance_seed": 0}
+    options = {"conformance_seed": 0, "collectonly": False}
     config = SimpleNamespace(getoption=options.__getitem__)
     collector = CertificateCollector(config, Selection(model_type="bert"), tmp_path / "matrix", tmp_path / "partials",
                                      write=write, baseline=None if baseline is None else ("baseline.json", baseline))

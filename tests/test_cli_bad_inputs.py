@@ -216,7 +216,7 @@ MODEL_DIR_CASES = {
     "pickled weights": (_pickled_weights, "pass --allow-pickle"),
     "custom code": (lambda t, m: variant(m, t, "bert", "m", model_type="mine", auto_map={
         "AutoConfig": "configuration_mine.MineConfig"}), "'mine' is not a supported model type"),
-    "unsupported task": (lambda t, m: m / "bert", "does not support task 'text-generation'"),  # see TASKS
+    "unsupported task": (lambda t, m: m / "bert", "does not support task 'object-detection'"),  # see TASKS
     "timm hub architecture": (lambda t, m: variant(m, t, "timm", "m", architecture="hf-hub:timm/resnet10t"),
                               "names a location"),
     "timm checkpoint_path": (lambda t, m: variant(m, t, "timm", "m", model_args={"checkpoint_path": "/etc/hosts"}),
@@ -226,7 +226,7 @@ MODEL_DIR_CASES = {
 }
 
 
-TASKS = {"unsupported task": ["--task", "text-generation"]}
+TASKS = {"unsupported task": ["--task", "object-detection"]}
 
 
 @pytest.mark.parametrize("name", MODEL_DIR_CASES)

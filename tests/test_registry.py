@@ -31,6 +31,8 @@ from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig, TimmResNetO
 from exportkit.loading import model_config
 from exportkit.tasks import Registration, unregister
 
+from conformance.zoo.families import OVERRIDES as ZOO_OVERRIDES
+
 REPO_ROOT = Path(exportkit.__file__).resolve().parent.parent
 
 
@@ -220,7 +222,8 @@ def test_supported_tasks_never_silently_pick_a_library():
             merged["feature-extraction"](transformers.BertConfig())
     only_transformers = TasksManager.get_supported_tasks_for_model_type("bert", "onnx", library_name="transformers")
     assert set(only_transformers) == {"feature-extraction", "fill-mask", "text-classification",
-                                      "token-classification", "question-answering", "multiple-choice"}
+                                      "token-classification", "question-answering", "multiple-choice",
+                                      "text-generation", "text-generation-with-past"}  # BertLMHeadModel
     assert target_class(only_transformers["feature-extraction"]) is BertOnnxConfig
     st = TasksManager.get_supported_tasks_for_model_type("bert", "onnx", library_name="sentence_transformers")
     assert set(st) == {"feature-extraction", "sentence-similarity"}
@@ -488,7 +491,12 @@ def tiny_model_config(library: str, model_type: str):
     if library in ("transformers", "sentence_transformers"):
         # the registry writes "gpt-oss", transformers' mapping may write "gpt_oss"
         key = next(k for k in (model_type, model_type.replace("-", "_")) if k in transformers.CONFIG_MAPPING)
-        return transformers.AutoConfig.for_model(key)
+        config = transformers.AutoConfig.for_model(key)
+        # a field every checkpoint sets that the default config leaves unset (ESM's vocabulary)
+        for name, value in ZOO_OVERRIDES.get(model_type, {}).items():
+            if getattr(config, name, None) is None:
+                setattr(config, name, value)
+        return config
     if library == "timm":
         return SimpleNamespace(model_type=model_type, num_channels=3, image_size=64, num_classes=10, total_stride=32)
     if library == "diffusers" and model_type == "vae-decoder":

@@ -7,7 +7,7 @@ from __future__ import annotations
 # 7 layers, so the real kernels and strides, and the minimum audio length, are kept).
 TINY_SIZES: dict[str, int] = {
     # widths
-    "hidden_size": 32, "d_model": 32, "n_embd": 32, "dim": 32,
+    "hidden_size": 32, "d_model": 32, "n_embd": 32, "dim": 32, "emb_dim": 32,
     "intermediate_size": 37, "d_ff": 37, "hidden_dim": 37, "n_inner": 37,
     # mixture of experts: few experts, two routed a token. Expert widths are a multiple of four
     # floats: transformers' grouped kernel needs 16-byte aligned rows (real widths always are).

@@ -327,8 +327,16 @@ def derived_config_class(model_type: str, task: str) -> type:
 # way. A pair that cannot be certified stays registered, and its family declares why
 # (conformance/zoo/families/): nothing is left out to make the matrix greener.
 REGISTERED_MODEL_TYPES = frozenset({
+    # the declared families' other tasks
+    "albert", "bert", "camembert", "clip", "deit", "distilbert", "electra", "gpt2", "hubert", "llama",
+    "mistral", "qwen2", "resnet", "roberta", "t5", "vit", "wav2vec2", "xlm-roberta",
     # encoders
     "deberta", "deberta-v2", "ernie", "mobilebert", "modernbert", "mpnet", "roformer",
+    # BERT-likes, some with a causal LM head
+    "big_bird", "data2vec-text", "megatron-bert", "rembert", "roberta-prelayernorm", "roc_bert", "xlm",
+    "xlm-roberta-xl", "xmod", "convbert", "flaubert", "fnet", "funnel", "ibert", "longformer", "luke", "mra",
+    "nystromformer", "squeezebert", "yoso", "canine", "esm", "eurobert", "nomic_bert", "gte", "layoutlm",
+    "lilt", "markuplm", "splinter", "dpr",
     # decoders: grouped-query, sliding-window and hybrid caches, mixtures of experts, latent attention
     "bloom", "cohere", "deepseek_v3", "exaone4", "falcon", "gemma", "gemma2", "gemma3_text", "gpt_neox",
     "gptj", "granite", "granitemoe", "gpt_oss", "mixtral", "olmo2", "opt", "phi", "phi3", "qwen2_moe",
