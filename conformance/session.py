@@ -156,13 +156,11 @@ class CertificateCollector:
         if self.write:
             self.json_path, self.html_path = write_matrix(matrix, out_dir, basename=basename, diff=self.diff)
             self.summary = matrix["summary"]
-            self.partial = not complete
-            self.partial_selection = matrix.get("partial", {}).get("selection")
+            self.partial_selection = None if complete else matrix["partial"]["selection"]
 
     def _selection_text(self, not_run: list[str]) -> str:
-        chosen = self.selection.describe() or ("" if self.selection.complete else "a deselection (-k / -m)")
         interrupted = f"interrupted: {len(not_run)} of {len(self.expected)} selected cases not run" if not_run else ""
-        return "; ".join(part for part in (chosen, interrupted) if part) or "a deselection (-k / -m)"
+        return "; ".join(part for part in (self.selection.describe(), interrupted) if part) or "a deselection (-k / -m)"
 
     def pytest_terminal_summary(self, terminalreporter):
         self._matrix_summary(terminalreporter)
@@ -180,7 +178,7 @@ class CertificateCollector:
         counts = ", ".join(f"{n} {status}" for status, n in summary["by_status"].items() if status != "total" and n)
         terminalreporter.write_sep("=", "exportkit support matrix")
         terminalreporter.write_line(f"{summary['total']} cells: {counts}")
-        if self.partial:
+        if self.partial_selection:
             terminalreporter.write_line(f"a partial run ({self.partial_selection}): the "
                                         "published matrix is left as it is; merge shards with "
                                         "`python -m reports merge PART...`")
