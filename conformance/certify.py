@@ -7,7 +7,8 @@ compare on examples: first the boundary examples (every axis at its smallest and
 both sides of every size threshold, ragged batches padded on each declared side), then the
 examples hypothesis draws over the whole declared range. A failing boundary example is
 shrunk by bisection, a drawn one by hypothesis. An allocation past the cell's memory budget
-fails at stage ``memory``.
+fails at stage ``memory``; a model that rewrites its own config while exported or run fails at
+that stage (the export would be of another model than the one compared against).
 
 The cell is certified only when every run passed. Otherwise the first failing run's stage,
 its minimal failing example (sizes, padding, variant) and its error are what the record
@@ -304,9 +305,11 @@ def _run_properties(case: Case, run: Run, workdir: Path, seed: int, build: Build
 
     # (1) the export succeeds (its ExportError carries capture / translate / check)
     run.enter("capture", f" (exporting with the {case.engine} engine)")
+    settings = checks.model_settings(model)
     tic = time.perf_counter()
     results = export_models(model, config, workdir / "onnx", engine=case.engine)
     run.export_seconds = round(time.perf_counter() - tic, 3)
+    checks.check_settings_unchanged(model, settings, "capture", "the export")
     run.opset = next(iter(results.values())).opset
     run.artefact_bytes = sum(artefact_size(result.path) for result in results.values())
 
@@ -323,6 +326,7 @@ def _run_properties(case: Case, run: Run, workdir: Path, seed: int, build: Build
         checks.check_dynamic_axes_symbolic(path, part)  # (4)
         run.enter("run", on)
         _check_examples(part, model, path, run, seed, profile, submodel, example_budget)  # (5)
+        checks.check_settings_unchanged(model, settings, "run", "the examples")
 
 
 def _check_examples(config, model, path, run: Run, seed: int, profile: str, submodel: str | None,

@@ -40,6 +40,35 @@ def check_onnx_model(path) -> None:
         raise CheckFailed("check", f"onnx.checker: {error}") from error
 
 
+def model_settings(model) -> dict[str, str]:
+    """What the model's config says, and the modes its modules are in (their string attributes:
+    ``attention_type``, ...; counters and caches are not modes). A model that rewrites either
+    while running has become another model than the one exported or compared against."""
+    config = getattr(model, "config", None)
+    settings = {}
+    if config is not None:
+        values = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+        settings = {f"config.{key}": repr(value) for key, value in values.items()}
+    if hasattr(model, "named_modules"):
+        settings.update({f"{name or 'model'}.{attr}": value for name, module in model.named_modules()
+                         for attr, value in vars(module).items() if isinstance(value, str) and not attr.startswith("_")})
+    return settings
+
+
+def check_settings_unchanged(model, before: dict[str, str], stage: str, during: str) -> None:
+    """The model is still the one it was built as: ``during`` (the export, a forward) changed no setting.
+
+    BigBird is the example: called on a short input, its modules switch from block-sparse to full
+    attention for good, so an export traced on one computes another attention than the model did,
+    and every later comparison is against the switched model."""
+    after = model_settings(model)
+    if after == before:
+        return
+    changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+    detail = ", ".join(f"{key}: {before.get(key)} -> {after.get(key)}" for key in changed[:3])
+    raise CheckFailed(stage, f"the model changed its own settings during {during}: {detail}")
+
+
 def _graph_values(path):
     import onnx
 

@@ -61,11 +61,14 @@ class DummyInputGenerator:
 
 
 class DummyTextInputGenerator(DummyInputGenerator):
-    SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "encoder_attention_mask")
+    SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "encoder_attention_mask",
+                             "lang_ids")
 
     def generate(self, spec, shape, rng):
         if spec.name == "input_ids":
             return self.token_ids(shape, rng)
+        if spec.name == "lang_ids":  # X-MOD: each row's language, an index into the config's languages
+            return self.random_int(shape, len(self.normalized_config.languages), rng)
         if spec.name == "token_type_ids":
             types = self.normalized_config.type_vocab_size if self.normalized_config.has("type_vocab_size") else 1
             return self.random_int(shape, types, rng)

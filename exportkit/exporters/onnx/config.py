@@ -71,7 +71,9 @@ class TextEncoderOnnxConfig(OnnxConfig):
         if self.task != "multiple-choice":
             return specs
         table = self.axis_table()
-        return {name: self._spec(name, ("batch_size", "num_choices", "sequence_length"), table) for name in specs}
+        # each choice is a sequence; a per-row input (X-MOD's language) stays one per row
+        return {name: self._spec(name, ("batch_size", "num_choices", "sequence_length"), table)
+                if any(axis.name == "sequence_length" for axis in spec.axes) else spec for name, spec in specs.items()}
 
 
 class TextDecoderOnnxConfig(OnnxConfigWithPast):

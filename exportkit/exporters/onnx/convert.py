@@ -88,6 +88,27 @@ def torchscript_dynamic_axes(config) -> dict[str, dict[int, str]]:
     return {**config.inputs, **config.outputs}
 
 
+# A derived axis that is a sum of input axes -> those axes.
+SUMMED_AXES = {"total_sequence_length": ("past_sequence_length", "sequence_length")}
+# torch.export takes every dynamic size to be at least 2 (sizes 0 and 1 specialise).
+EXPORT_MIN_DYNAMIC_SIZE = 2
+
+
+def summed_part_caps(table: dict[str, Axis], input_axes: set[str]) -> dict[str, int]:
+    """Upper bounds for the parts of a bounded sum (the cached plus new tokens within a
+    position table). A model that slices its position table at ``past:past + sequence``
+    guards ``past + sequence <= max``; with each part at least 2 to torch.export, that
+    guard holds over the whole traced range only if each part is at most ``max - 2``."""
+    caps: dict[str, int] = {}
+    for total, parts in SUMMED_AXES.items():
+        axis = table.get(total)
+        if axis is None or axis.max is None or not set(parts) <= input_axes:
+            continue
+        for part in parts:
+            caps[part] = axis.max - EXPORT_MIN_DYNAMIC_SIZE * (len(parts) - 1)
+    return caps
+
+
 def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
     """``torch.export`` dynamic shapes for the wrapper's ``forward(*args)``.
 
@@ -98,6 +119,8 @@ def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
     from torch.export import Dim
 
     dims: dict[str, Any] = {}
+    input_axes = {axis.name for spec in config.input_specs.values() for axis in spec.axes if axis.dynamic}
+    part_caps = summed_part_caps(config.axis_table(), input_axes)
 
     def dim_for(axis: Axis):
         if axis.name in dims:
@@ -106,7 +129,8 @@ def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
             return Dim.DYNAMIC
         step = axis.multiple_of
         lo = max(math.ceil(axis.min / step), 0)
-        hi = axis.max // step if axis.max is not None else None
+        bounds = [bound for bound in (axis.max, part_caps.get(axis.name)) if bound is not None]
+        hi = min(bounds) // step if bounds else None
         name = axis.name if step == 1 else f"{axis.name}_div_{step}"
         base = Dim(name, min=lo, max=hi) if hi is not None else Dim(name, min=lo)
         dims[axis.name] = base * step if step > 1 else base

@@ -12,7 +12,9 @@ the pairs of the model types in ``REGISTERED_MODEL_TYPES`` are registered, and c
   composite model): sizes, position table, cache geometry.
 
 What transformers does not say is declared per model type in the ``DECLARED`` row of its
-family module (``decoders``, ``encoders``, ``vision``, ...), only where the derivation is not enough.
+family module (``decoders``, ``encoders``, ``vision``, ...), only where the derivation is not enough:
+config class attributes, a middle-end to start from (``base``), and inputs the middle-end does not
+know (``extra_inputs``: name -> axes, each taken where the task's forward names it).
 """
 
 from __future__ import annotations
@@ -237,12 +239,12 @@ def _filtered(inputs: dict[str, tuple], parameters: set[str]) -> dict[str, tuple
     return {name: axes for name, axes in inputs.items() if name in parameters}
 
 
-def _text_config(base: type, task: str, parameters: set[str]) -> dict[str, Any]:
+def _text_config(base: type, task: str, parameters: set[str], extra_inputs: dict[str, tuple]) -> dict[str, Any]:
     attrs: dict[str, Any] = {"NORMALIZED_CONFIG_CLASS": NormalizedAnyTextConfig}
     if issubclass(base, TextSeq2SeqOnnxConfig):
-        attrs["ENCODER_INPUTS"] = _filtered(base.ENCODER_INPUTS, parameters)
+        attrs["ENCODER_INPUTS"] = _filtered({**base.ENCODER_INPUTS, **extra_inputs}, parameters)
         return attrs
-    attrs["INPUTS"] = _filtered(base.INPUTS, parameters)
+    attrs["INPUTS"] = _filtered({**base.INPUTS, **extra_inputs}, parameters)
     if task in TEXT_ENCODER_OUTPUTS and task not in base._TASK_TO_OUTPUTS:
         attrs["_TASK_TO_OUTPUTS"] = {**base._TASK_TO_OUTPUTS, task: TEXT_ENCODER_OUTPUTS[task]}
     return attrs
@@ -269,6 +271,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     main = getattr(model_cls, "main_input_name", None)
     declared = declared_facts(model_type)
     base = declared.pop("base", None)
+    extra_inputs = declared.pop("extra_inputs", {})
     attrs: dict[str, Any] = {}
     if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
@@ -284,7 +287,11 @@ def derived_config_class(model_type: str, task: str) -> type:
                 # an encoder, or an encoder-decoder's classifier / extractive head, which makes
                 # its decoder inputs from the encoder's: one graph over the encoder's inputs
                 base = TextEncoderOnnxConfig
-        attrs.update(_text_config(base, task, parameters))
+        attrs.update(_text_config(base, task, parameters, extra_inputs))
+        if task == "feature-extraction" and {"last_hidden_state", "pooler_output"} & output_fields(model_cls) == {
+                "pooler_output"}:
+            # a retrieval encoder (DPR) returns one pooled vector per sequence, not per-token states
+            attrs["_TASK_TO_OUTPUTS"] = {task: {"pooler_output": ("batch_size", None)}}
         # an encoder-decoder's sequence classifier reads each row at its end-of-sequence token
         attrs["EOS_ENDS_EACH_ROW"] = task == "text-classification" and "decoder_input_ids" in parameters
         attrs["COUNTS_POSITIONS_FROM_PADDING"] = counts_positions_from_padding(model_cls)
