@@ -317,6 +317,41 @@ class LongInputBranch(BertOnnxConfig):
         return output
 
 
+class SwitchesItselfOnShortInputs(BertOnnxConfig):
+    """A model that, called on a short input, switches one of its modules to another attention for
+    good (BigBird's block-sparse to full): exported from a short dummy, its graph and every later
+    comparison are of the switched model, not of the one built."""
+
+    def call_model(self, model, kwargs):
+        if kwargs["input_ids"].shape[-1] <= 44:
+            model.bert.encoder.attention_type = "original_full"
+        output = model(**kwargs)
+        if getattr(model.bert.encoder, "attention_type", "block_sparse") == "original_full":
+            return {"logits": output.logits + 1.0}
+        return output
+
+
+def test_planted_e_a_model_that_switches_itself_during_the_export_is_found():
+    record = certify(Case("transformers", "bert", "onnx", "torchscript", "text-classification"),
+                     build=_bert_build(SwitchesItselfOnShortInputs), variants=())
+    assert record["status"] == "failed", record
+    assert record["stage"] == "capture"
+    assert "changed its own settings during the export" in record["reason"]
+    assert "attention_type: None -> original_full" in record["reason"]
+
+
+def test_a_model_that_rewrites_its_config_while_run_fails_at_run():
+    from conformance import checks
+
+    tiny = build_tiny_model("transformers", "bert", "text-classification")
+    before = checks.model_settings(tiny.model)
+    checks.check_settings_unchanged(tiny.model, before, "run", "the examples")  # unchanged: passes
+    tiny.model.config.position_embedding_type = "relative_key"
+    with pytest.raises(checks.CheckFailed, match=r"config\.position_embedding_type: \S+ -> 'relative_key'") as raised:
+        checks.check_settings_unchanged(tiny.model, before, "run", "the examples")
+    assert raised.value.stage == "run"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_planted_a_mask_skipped_without_padding_is_found_on_padded_batches(engine):

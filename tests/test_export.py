@@ -451,3 +451,41 @@ def test_mixture_of_experts_blocks_export_through_the_kernel_that_traces():
         finally:
             config._experts_implementation_internal = saved
     torch.testing.assert_close(patched, reference, atol=1e-5, rtol=1e-5)
+
+
+# ---- torch.export dims ------------------------------------------------------------------------------------
+
+def _dims_by_name(config) -> dict[str, object]:
+    from exportkit.exporters.onnx.convert import dynamo_dynamic_shapes
+
+    (shapes,) = dynamo_dynamic_shapes(config)
+    return {getattr(dim, "__name__", None): dim for shape in shapes for dim in shape.values()}
+
+
+def test_dynamo_dims_stop_below_a_position_table_and_bound_the_parts_of_a_bounded_sum():
+    # BERT as a causal LM with a cache slices its 512 positions at past:past + sequence
+    bert = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                   intermediate_size=37, vocab_size=99, is_decoder=True)
+    def derived(task):
+        return TasksManager.get_exporter_config_constructor("onnx", model_type="bert", task=task)(bert)
+
+    with_past = derived("text-generation-with-past")
+    dims = _dims_by_name(with_past)
+    assert (dims["sequence_length"].max, dims["past_sequence_length"].max) == (510, 510)
+    # without a cache there is no sum: only the whole-table slice (sequence == 512) is left out
+    dims = _dims_by_name(derived("text-classification"))
+    assert dims["sequence_length"].max == 511
+    # the certifier still runs the declared bound itself
+    assert with_past.axis_table()["sequence_length"].max == 512
+
+
+def test_summed_part_caps_need_a_bounded_total_over_input_axes():
+    from exportkit.axes import Axis, derived
+    from exportkit.exporters.onnx.convert import summed_part_caps
+
+    parts = {"sequence_length": Axis("sequence_length", max=64), "past_sequence_length": Axis("past_sequence_length", min=0)}
+    bounded = {**parts, "total_sequence_length": derived("total_sequence_length", sum, max=64)}
+    assert summed_part_caps(bounded, set(parts)) == {"sequence_length": 62, "past_sequence_length": 62}
+    unbounded = {**parts, "total_sequence_length": derived("total_sequence_length", sum)}
+    assert summed_part_caps(unbounded, set(parts)) == {}
+    assert summed_part_caps(bounded, {"sequence_length"}) == {}  # no cache input: no sum to bound

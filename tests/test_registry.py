@@ -576,6 +576,48 @@ def test_a_derived_config_is_usable(model_type, task, use_past):
         _check_part(part, f"{model_type}/{task}:{stem}")
 
 
+def test_a_declared_extra_input_is_taken_where_the_forward_names_it():
+    # X-MOD's language: one id per row, an index into the config's languages
+    xmod = transformers.XmodConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                                   vocab_size=99, languages=["en_XX", "de_DE"])
+    for task in ("text-classification", "multiple-choice"):
+        config = AutoOnnxConfig(xmod, task=task)
+        spec = config.input_specs["lang_ids"]
+        assert [axis.name for axis in spec.axes] == ["batch_size"] and spec.dtype == "int"  # per row, per choice too
+        dummy = config.generate_dummy_inputs(batch_size=8, sequence_length=5)
+        assert dummy["lang_ids"].shape == (8,) and int(dummy["lang_ids"].max()) < 2
+    bert = AutoOnnxConfig(transformers.AutoConfig.for_model("bert"), task="text-classification")
+    assert "lang_ids" not in bert.input_specs
+
+
+def test_a_retrieval_encoder_exports_its_pooled_vector():
+    config = AutoOnnxConfig(transformers.AutoConfig.for_model("dpr"), task="feature-extraction")
+    assert list(config.output_specs) == ["pooler_output"]
+    assert [axis.name for axis in config.output_specs["pooler_output"].axes][0] == "batch_size"
+
+
+def test_with_past_is_refused_for_a_model_whose_forward_takes_no_cache():
+    from exportkit.exporters.onnx.models.auto import DerivedConfigError
+
+    with pytest.raises(DerivedConfigError, match="OpenAIGPTLMHeadModel.forward takes no cache"):
+        AutoOnnxConfig(transformers.AutoConfig.for_model("openai-gpt"), task="text-generation", use_past=True)
+    AutoOnnxConfig(transformers.AutoConfig.for_model("openai-gpt"), task="text-generation")  # without: fine
+
+
+def test_use_cache_false_reaches_the_base_model_through_a_heads_kwargs():
+    # the question-answering heads name no use_cache: the base model would make a (sliding-window) cache
+    config = AutoOnnxConfig(transformers.AutoConfig.for_model("mistral"), task="question-answering")
+    kwargs = config.model_kwargs(config.generate_dummy_inputs(batch_size=2, sequence_length=5))
+    assert kwargs["use_cache"] is False and "use_cache" not in config.FORWARD_PARAMETERS
+
+
+def test_a_causal_familys_multiple_choice_head_is_an_encoder_and_a_negative_table_is_no_table():
+    config = AutoOnnxConfig(transformers.AutoConfig.for_model("xlnet"), task="multiple-choice")
+    assert [axis.name for axis in config.input_specs["input_ids"].axes] == ["batch_size", "num_choices",
+                                                                            "sequence_length"]
+    assert config.axis_table()["sequence_length"].max is None  # XLNet's max_position_embeddings is -1
+
+
 # ---- TasksManager task helpers ---------------------------------------------------------------------------
 
 def test_get_all_tasks():

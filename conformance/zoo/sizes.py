@@ -33,7 +33,8 @@ TINY_SIZES: dict[str, int] = {
     "num_attention_heads": 4, "num_heads": 4, "n_head": 4, "n_heads": 4,
     "encoder_attention_heads": 4, "decoder_attention_heads": 4, "num_key_value_heads": 2,
     # vocabularies and positions
-    "vocab_size": 99, "max_position_embeddings": 512, "n_positions": 512,
+    "vocab_size": 99, "src_vocab_size": 99, "tgt_vocab_size": 99,  # FSMT: a vocabulary per language
+    "max_position_embeddings": 512, "n_positions": 512, "max_seq_len": 512,
     # images
     "image_size": 32, "patch_size": 4, "encoder_stride": 4,
     # audio front ends

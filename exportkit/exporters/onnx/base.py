@@ -115,6 +115,8 @@ class OnnxConfigWithPast(OnnxConfig):
         table = super().axis_table()
         nc = self._normalized_config
         max_positions = nc.max_position_embeddings if nc.has("max_position_embeddings") else None
+        if max_positions is not None and max_positions <= 0:  # XLNet's -1: relative positions, no table
+            max_positions = None
         if max_positions is not None:
             max_positions -= self.reserved_positions()
         table["past_sequence_length"] = past_sequence_axis(max_positions)

@@ -42,6 +42,8 @@ TEXT_ENCODER_OUTPUTS = {
 
 def sequence_axis(normalized_config: Any, default: int = 16, reserved_positions: int = 0) -> Axis:
     max_positions = normalized_config.max_position_embeddings if normalized_config.has("max_position_embeddings") else None
+    if max_positions is not None and max_positions <= 0:  # XLNet's -1: relative positions, no table
+        max_positions = None
     if max_positions is not None:
         max_positions -= reserved_positions
     return Axis("sequence_length", default=min(default, max_positions or default), min=1, max=max_positions)

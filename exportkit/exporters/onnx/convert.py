@@ -94,6 +94,12 @@ SUMMED_AXES = {"total_sequence_length": ("past_sequence_length", "sequence_lengt
 EXPORT_MIN_DYNAMIC_SIZE = 2
 
 
+# Token-position axes, bounded by a position table. torch.export specialises a slice that takes
+# the whole table (``positions[:, :sequence]`` at sequence == its size: GPT-Neo, OpenAI GPT, MPT),
+# so the trace assumes sizes below the bound; the certifier still runs the bound itself.
+POSITION_AXES = ("sequence_length", "past_sequence_length", "encoder_sequence_length", "decoder_sequence_length")
+
+
 def summed_part_caps(table: dict[str, Axis], input_axes: set[str]) -> dict[str, int]:
     """Upper bounds for the parts of a bounded sum (the cached plus new tokens within a
     position table). A model that slices its position table at ``past:past + sequence``
@@ -129,7 +135,8 @@ def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
             return Dim.DYNAMIC
         step = axis.multiple_of
         lo = max(math.ceil(axis.min / step), 0)
-        bounds = [bound for bound in (axis.max, part_caps.get(axis.name)) if bound is not None]
+        table_bound = axis.max - 1 if axis.max is not None and axis.name in POSITION_AXES and step == 1 else None
+        bounds = [bound for bound in (axis.max, table_bound, part_caps.get(axis.name)) if bound is not None]
         hi = min(bounds) // step if bounds else None
         name = axis.name if step == 1 else f"{axis.name}_div_{step}"
         base = Dim(name, min=lo, max=hi) if hi is not None else Dim(name, min=lo)

@@ -13,8 +13,9 @@ the pairs of the model types in ``REGISTERED_MODEL_TYPES`` are registered, and c
 
 What transformers does not say is declared per model type in the ``DECLARED`` row of its
 family module (``decoders``, ``encoders``, ``vision``, ...), only where the derivation is not enough:
-config class attributes, a middle-end to start from (``base``), and inputs the middle-end does not
-know (``extra_inputs``: name -> axes, each taken where the task's forward names it).
+config class attributes, a middle-end to start from (``base``), inputs the middle-end does not
+know (``extra_inputs``: name -> axes, each taken where the task's forward names it), and that a
+vision model listing stage widths returns token features (``token_features``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ....normalized_config import NormalizedAnyTextConfig, NormalizedAnyVisionCo
 from ....task_names import Task
 from ....tasks import normalize_model_type, register_derived
 from ....transformers_auto import TRANSFORMERS_AUTO_CLASSES, auto_mapping, auto_pairs, backing_auto_class
-from ..base import with_cache_keyword
+from ..base import CACHE_NAMES, with_cache_keyword
 from ..config import (
     AUDIO_OUTPUTS,
     TEXT_ENCODER_OUTPUTS,
@@ -72,14 +73,15 @@ def _has_attention_outputs(model_cls: type) -> bool:
     return any(name.endswith("attentions") for name in output_fields(model_cls))
 
 
-def _vision_outputs(model_type: str, task: str, model_cls: type) -> dict[str, tuple]:
+def _vision_outputs(model_type: str, task: str, model_cls: type, token_features: bool = False) -> dict[str, tuple]:
     """A convolutional backbone's features are maps (batch, channels, height, width); a vision
     transformer's are token sequences. transformers configs of the former list stage widths, or
-    their outputs carry no attention weights."""
+    their outputs carry no attention weights; a hierarchical transformer that lists stage widths
+    and returns tokens declares ``token_features``."""
     from transformers import CONFIG_MAPPING
 
     key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
-    if task == "feature-extraction" and key in CONFIG_MAPPING and (
+    if task == "feature-extraction" and not token_features and key in CONFIG_MAPPING and (
             "hidden_sizes" in CONFIG_MAPPING[key]().to_dict() or not _has_attention_outputs(model_cls)):
         return {"last_hidden_state": ("batch_size", None, None, None)}
     return VISION_OUTPUTS[task]
@@ -121,6 +123,11 @@ def forward_parameters(model_cls: type) -> set[str]:
     return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
 
 
+def takes_kwargs(model_cls: type) -> bool:
+    """Whether ``model_cls.forward`` takes ``**kwargs`` (passed on to its base model in transformers 5)."""
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(model_cls.forward).parameters.values())
+
+
 def is_causal_family(model_type: str) -> bool:
     """A decoder-only family: a causal LM, neither a masked LM nor an encoder-decoder model."""
     causal, masked = auto_mapping("AutoModelForCausalLM"), auto_mapping("AutoModelForMaskedLM")
@@ -147,6 +154,7 @@ class AutoOnnxConfig:
     SUPPORTS_PAST = True  # the registered root: "-with-past" is registered only for CACHE_TASKS
     MODEL_CLASS: ClassVar[type | None] = None
     FORWARD_PARAMETERS: ClassVar[frozenset[str]] = frozenset()
+    FORWARD_TAKES_KWARGS: ClassVar[bool] = False
     COUNTS_POSITIONS_FROM_PADDING: ClassVar[bool] = False
 
     def __new__(cls, config: Any = None, task: str = "feature-extraction", **kwargs: Any):
@@ -159,6 +167,9 @@ class AutoOnnxConfig:
         if kwargs.get("use_past") and not derived.SUPPORTS_PAST:
             raise DerivedConfigError(f"{model_type!r}: {derived.__name__} exports {Task.parse(task).name!r} "
                                      f"without a KV cache: its middle-end ({derived.__mro__[2].__name__}) has none")
+        if kwargs.get("use_past") and not derived.FORWARD_PARAMETERS & set(CACHE_NAMES):
+            raise DerivedConfigError(f"{model_type!r}: {derived.MODEL_CLASS.__name__}.forward takes no cache "
+                                     f"(neither of {', '.join(CACHE_NAMES)}): no export with past key values")
         try:
             return derived(config, task=task, **kwargs)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -175,7 +186,11 @@ class AutoOnnxConfig:
 
     def model_kwargs(self, inputs):
         kwargs = with_cache_keyword(super().model_kwargs(inputs), self.FORWARD_PARAMETERS)
-        return {name: value for name, value in kwargs.items() if name in self.FORWARD_PARAMETERS}
+        # use_cache=False reaches the base model through a head's **kwargs (the question-answering
+        # heads name no use_cache): else the base model makes a cache, and a sliding-window cache
+        # branches on the sequence length
+        passed = self.FORWARD_PARAMETERS | ({"use_cache"} if self.FORWARD_TAKES_KWARGS else set())
+        return {name: value for name, value in kwargs.items() if name in passed}
 
     @property
     def input_specs(self):
@@ -272,13 +287,15 @@ def derived_config_class(model_type: str, task: str) -> type:
     declared = declared_facts(model_type)
     base = declared.pop("base", None)
     extra_inputs = declared.pop("extra_inputs", {})
+    token_features = declared.pop("token_features", False)
     attrs: dict[str, Any] = {}
     if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: TEXT_AND_VISION_OUTPUTS}
     elif main == "input_ids":
         if base is None:
-            if task == "text-generation" or (task != "text2text-generation" and "decoder_input_ids" not in parameters
+            if task == "text-generation" or (task not in ("text2text-generation", "multiple-choice")
+                                             and "decoder_input_ids" not in parameters
                                              and is_causal_family(model_type)):
                 base = TextDecoderOnnxConfig
             elif task in SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
@@ -298,7 +315,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     elif main == "pixel_values" and task in VISION_OUTPUTS:
         base = base or VisionOnnxConfig
         attrs["NORMALIZED_CONFIG_CLASS"] = NormalizedAnyVisionConfig
-        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls)}
+        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls, token_features)}
     elif main in AUDIO_INPUTS and task in SPEECH_SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
         base = base or SpeechSeq2SeqOnnxConfig
         attrs.update(_speech_seq2seq_config(base, model_cls, parameters), RAW_AUDIO=main == "input_values")
@@ -323,6 +340,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     if issubclass(base, TextAndVisionOnnxConfig):
         attrs.setdefault("NORMALIZED_CONFIG_CLASS", NormalizedTextAndVisionConfig)
     attrs.update(MODEL_CLASS=model_cls, FORWARD_PARAMETERS=frozenset(parameters),
+                 FORWARD_TAKES_KWARGS=takes_kwargs(model_cls),
                  SUPPORTS_PAST=base.SUPPORTS_PAST, __module__=__name__,
                  __doc__=f"Derived from {class_name} ({auto_class}).", **declared)
     return type(f"{class_name}OnnxConfig", (AutoOnnxConfig, base), attrs)
@@ -348,13 +366,23 @@ REGISTERED_MODEL_TYPES = frozenset({
     "bloom", "cohere", "deepseek_v3", "exaone4", "falcon", "gemma", "gemma2", "gemma3_text", "gpt_neox",
     "gptj", "granite", "granitemoe", "gpt_oss", "mixtral", "olmo2", "opt", "phi", "phi3", "qwen2_moe",
     "qwen3", "qwen3_moe", "smollm3", "stablelm", "starcoder2",
+    "xlnet", "arcee", "diffllama", "gpt_neo", "ministral", "mpt", "nemotron", "seed_oss", "biogpt", "glm", "glm4",
+    "gpt_bigcode", "helium", "persimmon", "apertus", "ctrl", "hunyuan_v1_dense", "jetmoe", "olmo", "olmo3",
+    "openai-gpt", "phimoe", "codegen", "cohere2", "dbrx", "ernie4_5", "exaone", "internlm3", "olmoe", "xglm",
+    "vaultgemma", "bitnet", "granitemoeshared", "doge",
     # encoder-decoders, text and speech
     "bart", "blenderbot", "m2m_100", "marian", "mbart", "mt5", "pegasus", "whisper",
+    "umt5", "led", "blenderbot-small", "fsmt", "longt5", "pegasus_x", "switch_transformers", "mvp", "plbart",
+    "speech_to_text", "moonshine",
     # vision and vision-language
     "beit", "convnext", "detr", "dinov2", "dpt", "efficientnet", "mobilevit", "regnet", "segformer",
     "siglip", "siglip2", "swin", "swinv2", "yolos",
+    "data2vec-vision", "focalnet", "mobilenet_v2", "mobilevitv2", "bit", "convnextv2", "cvt", "dinov2_with_registers",
+    "donut-swin", "glpn", "hiera", "ijepa", "levit", "mobilenet_v1", "poolformer", "pvt", "pvt_v2", "swiftformer",
+    "vit_msn", "vit_mae", "depth_anything", "conditional_detr", "table-transformer",
     # audio
-    "data2vec-audio", "wavlm",
+    "data2vec-audio", "wavlm", "unispeech-sat", "wav2vec2-conformer", "sew", "sew-d", "unispeech", "wav2vec2-bert",
+    "audio-spectrogram-transformer",
 })
 
 

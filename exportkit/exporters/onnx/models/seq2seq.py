@@ -8,6 +8,7 @@ DECLARED = {
     # T5's derived heads are as precise as its declared family
     "t5": {"ATOL_FOR_VALIDATION": 1e-4},
     "mt5": {"ATOL_FOR_VALIDATION": 1e-4},  # T5 v1.1's architecture, T5's tolerance
+    "umt5": {"ATOL_FOR_VALIDATION": 1e-4},  # mT5 with per-layer relative positions
 }
 
 

@@ -67,6 +67,23 @@ DECLARED = {
     "segformer": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},  # patch embeddings 4, 2, 2, 2
     # its image_size is the preprocessor's (600 for B7), not a limit: stem 2, blocks 2, 2, 2, 2
     "efficientnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    # a ResNet (stem 4, stages 1, 2, 2, 2) whose unnormalised features round apart by 1.1e-5
+    "bit": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32, "ATOL_FOR_VALIDATION": 1e-4},
+    "poolformer": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},  # patch embeddings 4, 2, 2, 2
+    # a SegFormer encoder; its decoder concatenates maps upsampled from each stage, which agree in
+    # size on multiples of the total stride only
+    "glpn": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32, "IMAGE_SIZE_STEP_IS_STRIDE": True},
+    # convolutional embeddings 4, 2, 2, each padded: torch.export proves their sizes on multiples only
+    "cvt": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 16, "IMAGE_SIZE_STEP_IS_STRIDE": True},
+    # the DINOv2 backbone interpolates its position table to any multiple of its 14-pixel patches
+    "depth-anything": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 14, "IMAGE_SIZE_STEP_IS_STRIDE": True},
+    # DETR's kin: a convolutional backbone under the same detection transformer
+    "conditional-detr": {"base": DetrOnnxConfig},
+    "table-transformer": {"base": DetrOnnxConfig},
+    # hierarchical transformers whose configs list stage widths, returning tokens
+    "focalnet": {"token_features": True},
+    "pvt": {"token_features": True},
+    "levit": {"token_features": True},
 }
 
 
