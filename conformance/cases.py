@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from exportkit import TasksManager
+from exportkit.tasks import normalize_model_type
 from exportkit.exporters.onnx import ENGINES
 
 ENGINES_BY_EXPORTER = {"onnx": ENGINES}
@@ -39,16 +40,18 @@ def all_cases() -> list[Case]:
 
 
 def select_cases(cases: list[Case], *, library=None, model_type=None, exporter=None, engine=None, task=None) -> list[Case]:
-    """Filter cases; ``model_type`` and ``task`` are glob patterns, the others exact (comma-separated lists allowed)."""
+    """Filter cases; ``model_type`` and ``task`` are glob patterns, the others exact (comma-separated lists allowed).
+    A model type matches in either spelling (transformers' ``qwen3_next`` or the registry's ``qwen3-next``)."""
 
-    def matches(value: str, wanted: str | None, glob: bool = False) -> bool:
+    def matches(value: str, wanted: str | None, glob: bool = False, spelling=lambda name: name) -> bool:
         if not wanted:
             return True
-        options = [w.strip() for w in wanted.split(",") if w.strip()]
+        options = [spelling(w.strip()) for w in wanted.split(",") if w.strip()]
         return any(fnmatch.fnmatchcase(value, w) if glob else value == w for w in options)
 
     return [
         case for case in cases
-        if matches(case.library, library) and matches(case.model_type, model_type, glob=True)
+        if matches(case.library, library) and matches(normalize_model_type(case.model_type), model_type, glob=True,
+                                                         spelling=normalize_model_type)
         and matches(case.exporter, exporter) and matches(case.engine or "", engine) and matches(case.task, task, glob=True)
     ]

@@ -61,8 +61,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-class CertifyTimeout(Exception):
-    pass
+class CertifyTimeout(BaseException):
+    """A case past its time limit. Not an ``Exception``: the libraries a case runs through catch
+    those (and would go on, or record an ordinary failure), as they let KeyboardInterrupt pass."""
 
 
 @contextlib.contextmanager

@@ -56,6 +56,10 @@ def test_case_selection_globs():
     assert {c.model_type for c in select_cases(all_cases(), model_type="*bert*")} >= {"bert", "roberta", "modernbert"}
     assert select_cases(all_cases(), library="diffusers,timm") == [
         c for c in all_cases() if c.library in ("diffusers", "timm")]
+    # transformers' spelling of a model type selects what the registry's does
+    hyphens = select_cases(all_cases(), model_type="xlm-roberta,qwen3-moe")
+    assert {c.model_type for c in hyphens} == {"xlm-roberta", "qwen3-moe"}
+    assert select_cases(all_cases(), model_type="xlm_roberta,Qwen3_MoE") == hyphens
 
 
 def test_case_id_is_read_back_from_node_ids():
@@ -260,6 +264,22 @@ def test_a_hang_becomes_a_timeout_cell():
     record = certify(CASE, build=slow, time_limit_s=0.5, variants=())
     assert record["status"] == "timeout"
     assert "build" in record["reason"]
+
+
+def test_a_hang_inside_code_that_catches_every_exception_still_times_out():
+    # libraries retry or record what they catch: the time limit must pass through `except Exception`
+    def stubborn(case, seed, variant=None):
+        import time
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                time.sleep(0.05)
+            except Exception:  # noqa: BLE001  what a library under test might do
+                pass
+
+    record = certify(CASE, build=stubborn, time_limit_s=0.5, variants=())
+    assert record["status"] == "timeout" and "build" in record["reason"]
 
 
 def test_an_allocation_past_the_memory_budget_fails_at_stage_memory():

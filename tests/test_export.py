@@ -479,6 +479,19 @@ def test_dynamo_dims_stop_below_a_position_table_and_bound_the_parts_of_a_bounde
     assert with_past.axis_table()["sequence_length"].max == 512
 
 
+def test_a_default_past_its_dynamo_bound_is_traced_at_the_bound():
+    from exportkit.exporters.onnx.convert import dynamo_example_shapes
+
+    # a 16-position table: 16 tokens (the default) take the whole table, so the trace uses 15
+    bert = transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                   intermediate_size=37, vocab_size=99, max_position_embeddings=16)
+    config = TasksManager.get_exporter_config_constructor("onnx", model_type="bert", task="text-classification")(bert)
+    assert config.axis_table()["sequence_length"].default == 16
+    assert dynamo_example_shapes(config, {}) == {"sequence_length": 15}
+    assert dynamo_example_shapes(config, {"sequence_length": 4}) == {"sequence_length": 4}  # asked for: kept
+    assert _dims_by_name(config)["sequence_length"].max == 15
+
+
 def test_summed_part_caps_need_a_bounded_total_over_input_axes():
     from exportkit.axes import Axis, derived
     from exportkit.exporters.onnx.convert import summed_part_caps

@@ -618,6 +618,25 @@ def test_a_causal_familys_multiple_choice_head_is_an_encoder_and_a_negative_tabl
     assert config.axis_table()["sequence_length"].max is None  # XLNet's max_position_embeddings is -1
 
 
+def test_latent_attention_caches_one_shared_head_of_compressed_keys_and_rotary_values():
+    # DeepSeek-V3: transformers caches kv_lora_rank-wide latents as keys, the rope part as values
+    deepseek = transformers.DeepseekV3Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                             kv_lora_rank=16, qk_rope_head_dim=4, qk_nope_head_dim=8, v_head_dim=8)
+    config = AutoOnnxConfig(deepseek, task="text-generation", use_past=True)
+    dummy = config.generate_dummy_inputs(batch_size=2, sequence_length=3, past_sequence_length=5)
+    assert dummy["past_key_values.0.key"].shape == (2, 1, 5, 16)
+    assert dummy["past_key_values.0.value"].shape == (2, 1, 5, 4)
+    llama = AutoOnnxConfig(transformers.LlamaConfig(hidden_size=32, num_attention_heads=4, num_key_value_heads=2),
+                           task="text-generation", use_past=True)
+    assert llama.generate_dummy_inputs(batch_size=2, past_sequence_length=5)["past_key_values.0.value"].shape == (
+        2, 2, 5, 8)
+
+
+def test_a_state_space_model_without_a_cache_needs_no_attention_heads():
+    mamba = AutoOnnxConfig(transformers.MambaConfig(hidden_size=32, num_hidden_layers=2), task="text-generation")
+    assert "num_key_value_heads" not in mamba.axis_table() and list(mamba.outputs) == ["logits"]
+
+
 # ---- TasksManager task helpers ---------------------------------------------------------------------------
 
 def test_get_all_tasks():
@@ -932,6 +951,9 @@ def test_derived_outputs_follow_the_kind_of_backbone():
     assert len(convnext.output_specs["last_hidden_state"].axes) == 4  # feature maps
     dinov2 = AutoOnnxConfig(transformers.Dinov2Config(), task="feature-extraction")
     assert len(dinov2.output_specs["last_hidden_state"].axes) == 3  # token sequences
+    # a declared kind of features wins over the rule: ViTDet's plain transformer returns maps
+    vitdet = AutoOnnxConfig(transformers.VitDetConfig(), task="feature-extraction")
+    assert len(vitdet.output_specs["last_hidden_state"].axes) == 4
     siglip = AutoOnnxConfig(transformers.SiglipConfig(), task="feature-extraction")
     assert isinstance(siglip, TextAndVisionOnnxConfig) and "pixel_values" in siglip.inputs
     classifier = AutoOnnxConfig(transformers.SiglipConfig(), task="image-classification")

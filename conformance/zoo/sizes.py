@@ -13,6 +13,8 @@ TINY_SIZES: dict[str, int] = {
     # floats: transformers' grouped kernel needs 16-byte aligned rows (real widths always are).
     "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4, "num_experts_per_tok": 2,
     "moe_intermediate_size": 40, "shared_expert_intermediate_size": 40,
+    # grouped routing (DeepSeek-V3 and kin) splits the experts into groups: fewer groups than experts
+    "n_group": 2, "topk_group": 1,
     "embedding_size": 16, "projection_dim": 16, "pooler_output_size": 32, "output_hidden_size": 32,
     # hierarchical vision transformers (Swin and kin): the first stage's width, divisible by its heads
     "embed_dim": 24,

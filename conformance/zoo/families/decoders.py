@@ -13,6 +13,13 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # head_dim defaults to None, and the attention takes it as it is
     "ministral": {"head_dim": TINY_SIZES["head_dim"]},
     "hunyuan-v1-dense": {"head_dim": TINY_SIZES["head_dim"]},
+    "hunyuan-v1-moe": {"head_dim": TINY_SIZES["head_dim"]},
+    # the router's top-k and the expert counts default to None
+    "deepseek-v2": {"num_experts_per_tok": TINY_SIZES["num_experts_per_tok"]},
+    "dots1": {"n_routed_experts": TINY_SIZES["n_routed_experts"], "num_experts_per_tok": TINY_SIZES["num_experts_per_tok"],
+              "n_shared_experts": 1},
+    # layer_types defaults to None (checkpoints list their convolution and attention layers)
+    "lfm2-moe": {"layer_types": ["conv", "full_attention"]},
     # num_key_value_heads defaults to None, and the attention divides by it
     "nemotron": {"num_key_value_heads": TINY_SIZES["num_key_value_heads"]},
     # the attention reads attn_config.rope_theta, which the default attention config no longer has,
@@ -40,6 +47,15 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
              "untied-embeddings": {"tie_word_embeddings": False}},
 }
 
+# Decoders mixing attention with linear-attention or state-space layers, whose caches hold states.
+HYBRID_CACHES = ("bailing-hybrid", "falcon-h1", "inkling-text", "inkling2-loop-text", "inkling2-text", "jamba",
+                 "kimi-linear", "lara-mini", "lfm3", "nemotron-h", "olmo-hybrid", "qwen3-5-moe-text", "qwen3-5-text",
+                 "qwen3-next", "zamba2", "zaya", "lfm2-moe")
+# Decoders whose cache geometry differs by layer (a sliding-window layer's heads or head size).
+PER_LAYER_CACHE_GEOMETRY = ("gemma4-text", "gemma4-unified-text", "mimo-v2-flash", "dots3-note-text")
+# DeepSeek sparse attention: an indexer's keys are cached beside the latents.
+INDEXED_CACHES = ("axk2", "deepseek-v32", "glm-moe-dsa", "hy-v4")
+
 # The dynamo engine certifies these families; the TorchScript exporter cannot translate them.
 KNOWN_FAILURES: list = [
     KnownFailure("transformers/apertus/onnx-torchscript/*",
@@ -55,8 +71,41 @@ KNOWN_FAILURES: list = [
     KnownFailure("transformers/jetmoe/onnx-torchscript/*",
                  "the TorchScript trace fixes the split sizes of JetMoE's mixture-of-attention input "
                  "projection: the Split fails on other token counts"),
+    # hybrids of attention and linear-attention or state-space layers
     *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
-                   f"{model_class}.forward takes no cache (XLNet keeps its own mems, OpenAI GPT none): "
-                   "nothing to export with past key values")
-      for family, model_class in (("xlnet", "XLNetLMHeadModel"), ("openai-gpt", "OpenAIGPTLMHeadModel"))),
+                   "a hybrid cache: its linear-attention or state-space layers keep convolution and recurrent "
+                   "states, which exportkit's cache inputs and outputs (keys and values per layer) do not carry yet; "
+                   "transformers refuses the key-value cache it is given")
+      for family in HYBRID_CACHES),
+    *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
+                   "its cache geometry differs by layer (sliding-window layers with other heads or head sizes, "
+                   "per-layer configs): exportkit's cache spec gives every layer one geometry")
+      for family in PER_LAYER_CACHE_GEOMETRY),
+    *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
+                   "DeepSeek sparse attention caches its indexer's keys beside the latents (DynamicIndexedLayer), "
+                   "which exportkit's cache inputs and outputs (keys and values per layer) do not carry yet")
+      for family in INDEXED_CACHES),
+    *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
+                   "a state-space model: its cache holds convolution and SSM states, not keys and values, which "
+                   "exportkit's cache inputs and outputs do not carry yet")
+      for family in ("mamba", "falcon-mamba")),
+    KnownFailure("transformers/blt/onnx-*/text-generation-with-past",
+                 "BLT caches three transformers of different sizes (local encoder, global transformer, local "
+                 "decoder over patches): exportkit's cache spec gives every layer one geometry"),
+    KnownFailure("transformers/reformer/onnx-*/*",
+                 "Reformer's axial position embeddings must factor its padded sequence length and sum to its "
+                 "width, and its LSH attention works on whole chunks: the tiny zoo cannot shrink the default "
+                 "config consistently yet"),
+    KnownFailure("transformers/neomme/onnx-*/*",
+                 "NeoMME's M-RoPE rotates a quarter of each head in alternating pairs: at the tiny head size "
+                 "(8) that is 2 dimensions, which its config validator refuses"),
+    *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
+                   f"{family} keeps a cache class of its own ({cache}), which exportkit's cache inputs and "
+                   "outputs (keys and values per layer) do not carry yet")
+      for family, cache in (("minimax", "lightning attention's states"), ("xlstm", "the mLSTM's recurrent state"))),
+    *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
+                   f"{model_class}.forward takes no cache (XLNet keeps its own mems, RWKV its own state, OpenAI "
+                   "GPT none): nothing to export with past key values")
+      for family, model_class in (("xlnet", "XLNetLMHeadModel"), ("openai-gpt", "OpenAIGPTLMHeadModel"),
+                                  ("rwkv", "RwkvForCausalLM"))),
 ]

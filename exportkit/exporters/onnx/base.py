@@ -100,16 +100,34 @@ class OnnxConfigWithPast(OnnxConfig):
         return self._normalized_config.num_layers
 
     @property
+    def caches_latents(self) -> bool:
+        """Multi-head latent attention (DeepSeek-V2/V3 and kin): transformers caches one shared head
+        per layer, the compressed keys and values (``kv_lora_rank`` wide) as its keys and the
+        rotary part of the key (``qk_rope_head_dim``) as its values, not per-head keys and values."""
+        config = self._normalized_config.config
+        return bool(getattr(config, "kv_lora_rank", None)) and bool(getattr(config, "qk_rope_head_dim", None))
+
+    @property
     def num_key_value_heads(self) -> int:
+        if self.caches_latents:
+            return 1
         nc = self._normalized_config
         return nc.num_key_value_heads if nc.has("num_key_value_heads") and nc.num_key_value_heads else nc.num_attention_heads
 
     @property
     def head_dim(self) -> int:
+        """The width of a cached key."""
+        if self.caches_latents:
+            return self._normalized_config.config.kv_lora_rank
         nc = self._normalized_config
         if nc.has("head_dim") and nc.head_dim:
             return nc.head_dim
         return nc.hidden_size // nc.num_attention_heads
+
+    @property
+    def value_head_dim(self) -> int:
+        """The width of a cached value: a key's, but for latent attention's rotary part."""
+        return self._normalized_config.config.qk_rope_head_dim if self.caches_latents else self.head_dim
 
     def axis_table(self) -> dict[str, Axis]:
         table = super().axis_table()
@@ -121,8 +139,10 @@ class OnnxConfigWithPast(OnnxConfig):
             max_positions -= self.reserved_positions()
         table["past_sequence_length"] = past_sequence_axis(max_positions)
         table["total_sequence_length"] = total_sequence_axis(max_positions)
-        table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)
-        table["head_dim"] = Axis.static("head_dim", self.head_dim)
+        if self.use_past:  # the cache's geometry (a state-space model without a cache has no heads)
+            table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)
+            table["head_dim"] = Axis.static("head_dim", self.head_dim)
+            table["value_head_dim"] = Axis.static("value_head_dim", self.value_head_dim)
         return table
 
     def past_names(self, prefix: str) -> list[str]:
@@ -138,8 +158,9 @@ class OnnxConfigWithPast(OnnxConfig):
             prefix = self.PRESENT_OUTPUT_PREFIX
             length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
         table = self.axis_table()
-        axes = ("batch_size", "num_key_value_heads", length, "head_dim")
-        return {name: self._spec(name, axes, table) for name in self.past_names(prefix)}
+        axes = {"key": ("batch_size", "num_key_value_heads", length, "head_dim"),
+                "value": ("batch_size", "num_key_value_heads", length, "value_head_dim")}
+        return {name: self._spec(name, axes[name.rsplit(".", 1)[1]], table) for name in self.past_names(prefix)}
 
     @property
     def input_specs(self) -> dict[str, TensorSpec]:

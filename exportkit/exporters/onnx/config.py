@@ -4,6 +4,7 @@ outputs each task gives, with the axes of both. Model-specific configs derive fr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 from typing import Any, ClassVar
@@ -197,7 +198,7 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
             return {**inputs, "use_cache": False}
         kwargs = {
             "decoder_input_ids": inputs["decoder_input_ids"],
-            "encoder_outputs": (inputs["encoder_outputs"],),
+            "encoder_outputs": encoder_outputs_class()(last_hidden_state=inputs["encoder_outputs"]),
             "attention_mask": inputs["encoder_attention_mask"],
             "use_cache": self.use_past,
         }
@@ -238,6 +239,23 @@ class TextSeq2SeqOnnxConfig(OnnxSeq2SeqConfigWithPast):
                     out[f"{prefix}.encoder.key"] = cache.cross_attention_cache.layers[layer].keys
                     out[f"{prefix}.encoder.value"] = cache.cross_attention_cache.layers[layer].values
         return out
+
+
+@functools.cache
+def encoder_outputs_class() -> type:
+    """The encoder's states as a model's own encoder returns them (transformers is imported on
+    first use): some decoders read them by attribute (NLLB-MoE, ProphetNet, T5Gemma:
+    ``.last_hidden_state``), and other fields of their own output class (NLLB-MoE's
+    ``router_logits``) read as absent."""
+    from transformers.modeling_outputs import BaseModelOutput
+
+    class EncoderOutputs(BaseModelOutput):
+        def __getattr__(self, name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            return None
+
+    return EncoderOutputs
 
 
 def image_axes(normalized_config: Any, *, dynamic: bool, default: int = 64, min_size: int = 64,

@@ -115,6 +115,34 @@ def summed_part_caps(table: dict[str, Axis], input_axes: set[str]) -> dict[str, 
     return caps
 
 
+def dynamo_upper_bounds(config) -> dict[str, int]:
+    """The largest size torch.export is told each bounded input axis takes: its declared bound,
+    one less on a position axis (see ``POSITION_AXES``), the part caps of a bounded sum."""
+    input_axes = {axis.name: axis for spec in config.input_specs.values() for axis in spec.axes
+                  if axis.dynamic and axis.derive is None}
+    part_caps = summed_part_caps(config.axis_table(), set(input_axes))
+    bounds = {}
+    for name, axis in input_axes.items():
+        table_bound = axis.max - 1 if axis.max is not None and name in POSITION_AXES and axis.multiple_of == 1 else None
+        found = [bound for bound in (axis.max, table_bound, part_caps.get(name)) if bound is not None]
+        if found:
+            bounds[name] = min(found)
+    return bounds
+
+
+def dynamo_example_shapes(config, input_shapes: dict[str, int]) -> dict[str, int]:
+    """``input_shapes`` with every axis whose default lies past its torch.export bound brought
+    down to the bound (a 16-position table's default of 16 tokens traces at 15)."""
+    table = config.axis_table()
+    shapes = dict(input_shapes)
+    for name, bound in dynamo_upper_bounds(config).items():
+        axis = table.get(name)
+        asked = axis is None or name in shapes or axis.shape_kwarg in shapes
+        if not asked and axis.default is not None and axis.default > bound:
+            shapes[name] = bound // axis.multiple_of * axis.multiple_of
+    return shapes
+
+
 def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
     """``torch.export`` dynamic shapes for the wrapper's ``forward(*args)``.
 
@@ -125,8 +153,7 @@ def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
     from torch.export import Dim
 
     dims: dict[str, Any] = {}
-    input_axes = {axis.name for spec in config.input_specs.values() for axis in spec.axes if axis.dynamic}
-    part_caps = summed_part_caps(config.axis_table(), input_axes)
+    upper = dynamo_upper_bounds(config)
 
     def dim_for(axis: Axis):
         if axis.name in dims:
@@ -135,9 +162,7 @@ def dynamo_dynamic_shapes(config) -> tuple[tuple[dict[int, Any], ...]]:
             return Dim.DYNAMIC
         step = axis.multiple_of
         lo = max(math.ceil(axis.min / step), 0)
-        table_bound = axis.max - 1 if axis.max is not None and axis.name in POSITION_AXES and step == 1 else None
-        bounds = [bound for bound in (axis.max, table_bound, part_caps.get(axis.name)) if bound is not None]
-        hi = min(bounds) // step if bounds else None
+        hi = upper[axis.name] // step if axis.name in upper else None
         name = axis.name if step == 1 else f"{axis.name}_div_{step}"
         base = Dim(name, min=lo, max=hi) if hi is not None else Dim(name, min=lo)
         dims[axis.name] = base * step if step > 1 else base
@@ -257,6 +282,8 @@ def _export_to(model, config, path: Path, opset, device, input_shapes, engine, d
     import onnx
 
     wrapper = ExportableModule(model.to(device), config)
+    if engine == "dynamo":
+        input_shapes = dynamo_example_shapes(config, input_shapes)
     dummy = config.generate_dummy_inputs(framework="pt", seed=seed, **input_shapes)
     args = tuple(t.to(device) for t in wrapper.example_args(dummy))
     external = _parameter_bytes(model) > EXTERNAL_DATA_THRESHOLD

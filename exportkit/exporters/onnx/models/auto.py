@@ -14,8 +14,8 @@ the pairs of the model types in ``REGISTERED_MODEL_TYPES`` are registered, and c
 What transformers does not say is declared per model type in the ``DECLARED`` row of its
 family module (``decoders``, ``encoders``, ``vision``, ...), only where the derivation is not enough:
 config class attributes, a middle-end to start from (``base``), inputs the middle-end does not
-know (``extra_inputs``: name -> axes, each taken where the task's forward names it), and that a
-vision model listing stage widths returns token features (``token_features``).
+know (``extra_inputs``: name -> axes, each taken where the task's forward names it), and the
+kind of a vision model's features where its config misleads (``features``: ``"tokens"`` or ``"maps"``).
 """
 
 from __future__ import annotations
@@ -73,18 +73,24 @@ def _has_attention_outputs(model_cls: type) -> bool:
     return any(name.endswith("attentions") for name in output_fields(model_cls))
 
 
-def _vision_outputs(model_type: str, task: str, model_cls: type, token_features: bool = False) -> dict[str, tuple]:
+def _vision_outputs(model_type: str, task: str, model_cls: type, features: str | None = None) -> dict[str, tuple]:
     """A convolutional backbone's features are maps (batch, channels, height, width); a vision
     transformer's are token sequences. transformers configs of the former list stage widths, or
-    their outputs carry no attention weights; a hierarchical transformer that lists stage widths
-    and returns tokens declares ``token_features``."""
+    their outputs carry no attention weights; a family the rule misjudges declares ``features``
+    (a hierarchical transformer listing stage widths: ``"tokens"``; a transformer returning maps,
+    ViTDet's or Swin2SR's: ``"maps"``)."""
     from transformers import CONFIG_MAPPING
 
-    key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
-    if task == "feature-extraction" and not token_features and key in CONFIG_MAPPING and (
-            "hidden_sizes" in CONFIG_MAPPING[key]().to_dict() or not _has_attention_outputs(model_cls)):
-        return {"last_hidden_state": ("batch_size", None, None, None)}
-    return VISION_OUTPUTS[task]
+    if task != "feature-extraction":
+        return VISION_OUTPUTS[task]
+    if features is None:
+        key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
+        maps = key in CONFIG_MAPPING and (
+            "hidden_sizes" in CONFIG_MAPPING[key]().to_dict() or not _has_attention_outputs(model_cls))
+        features = "maps" if maps else "tokens"
+    if features not in ("tokens", "maps"):
+        raise ExportKitError(f"{model_type!r}: declared features must be 'tokens' or 'maps', not {features!r}")
+    return {"last_hidden_state": ("batch_size", None, None, None)} if features == "maps" else VISION_OUTPUTS[task]
 
 
 # Tasks an encoder-decoder text model exports as encoder and decoder graphs.
@@ -287,7 +293,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     declared = declared_facts(model_type)
     base = declared.pop("base", None)
     extra_inputs = declared.pop("extra_inputs", {})
-    token_features = declared.pop("token_features", False)
+    features = declared.pop("features", None)
     attrs: dict[str, Any] = {}
     if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
@@ -315,7 +321,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     elif main == "pixel_values" and task in VISION_OUTPUTS:
         base = base or VisionOnnxConfig
         attrs["NORMALIZED_CONFIG_CLASS"] = NormalizedAnyVisionConfig
-        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls, token_features)}
+        attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls, features)}
     elif main in AUDIO_INPUTS and task in SPEECH_SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
         base = base or SpeechSeq2SeqOnnxConfig
         attrs.update(_speech_seq2seq_config(base, model_cls, parameters), RAW_AUDIO=main == "input_values")
@@ -362,6 +368,8 @@ REGISTERED_MODEL_TYPES = frozenset({
     "xlm-roberta-xl", "xmod", "convbert", "flaubert", "fnet", "funnel", "ibert", "longformer", "luke", "mra",
     "nystromformer", "squeezebert", "yoso", "canine", "esm", "eurobert", "nomic_bert", "gte", "layoutlm",
     "lilt", "markuplm", "splinter", "dpr",
+    "jina_embeddings_v3", "reformer", "ultrabert", "esmc", "ultravbert", "modernvbert", "perceiver", "tapas",
+    "bert-generation", "bros", "neomme", "openai_privacy_filter",
     # decoders: grouped-query, sliding-window and hybrid caches, mixtures of experts, latent attention
     "bloom", "cohere", "deepseek_v3", "exaone4", "falcon", "gemma", "gemma2", "gemma3_text", "gpt_neox",
     "gptj", "granite", "granitemoe", "gpt_oss", "mixtral", "olmo2", "opt", "phi", "phi3", "qwen2_moe",
@@ -370,16 +378,34 @@ REGISTERED_MODEL_TYPES = frozenset({
     "gpt_bigcode", "helium", "persimmon", "apertus", "ctrl", "hunyuan_v1_dense", "jetmoe", "olmo", "olmo3",
     "openai-gpt", "phimoe", "codegen", "cohere2", "dbrx", "ernie4_5", "exaone", "internlm3", "olmoe", "xglm",
     "vaultgemma", "bitnet", "granitemoeshared", "doge",
+    "minimax", "ministral3", "qwen3_next", "axk1", "axk2", "gpt-sw3", "qwen3_5", "qwen3_5_text", "beam",
+    "cohere_compass_text", "deepseek_v2", "gemma3", "hunyuan_v1_moe", "jamba", "minicpm3", "mistral4",
+    "modernbert-decoder", "zamba", "zamba2", "afmoe", "apertus1p5_text", "aria_text", "bailing_hybrid", "bamba",
+    "blt", "cohere2_moe", "cpmant", "cwm", "deepseek_v32", "deepseek_v4", "dory", "dots1", "dots3_note_text",
+    "emu3", "ernie4_5_moe", "exaone_moe", "falcon_h1", "falcon_mamba", "flex_olmo", "flint", "gemma3n_text",
+    "gemma4_text", "gemma4_unified_text", "glm4_moe", "glm4_moe_lite", "glm_moe_dsa", "gpt_neox_japanese",
+    "granite_swa", "granitemoe_swa", "granitemoehybrid", "hrm_text", "hy_v3", "hy_v4", "hyperclovax",
+    "inkling2_loop_text", "inkling2_text", "inkling_text", "iquestcoder", "jais2", "kimi_linear", "kolibri1",
+    "laguna", "lara_mini", "lfm2", "lfm2_moe", "lfm3", "llama4_text", "longcat_flash", "mamba", "mamba2",
+    "mellum", "mimo_v2_flash", "minimax_m2", "minimax_m3_vl_text", "nanochat", "nemotron_h", "olmo_hybrid",
+    "qwen3_5_moe_text", "qwen4_exp_text", "recurrent_gemma", "rwkv", "sarvam_mla", "sarvam_moe", "solar_open",
+    "xlstm", "youtu", "zaya", "trocr",
     # encoder-decoders, text and speech
     "bart", "blenderbot", "m2m_100", "marian", "mbart", "mt5", "pegasus", "whisper",
     "umt5", "led", "blenderbot-small", "fsmt", "longt5", "pegasus_x", "switch_transformers", "mvp", "plbart",
     "speech_to_text", "moonshine",
+    "bigbird_pegasus", "t5gemma", "t5gemma2", "prophetnet", "nllb-moe", "encoder-decoder",
     # vision and vision-language
     "beit", "convnext", "detr", "dinov2", "dpt", "efficientnet", "mobilevit", "regnet", "segformer",
     "siglip", "siglip2", "swin", "swinv2", "yolos",
     "data2vec-vision", "focalnet", "mobilenet_v2", "mobilevitv2", "bit", "convnextv2", "cvt", "dinov2_with_registers",
     "donut-swin", "glpn", "hiera", "ijepa", "levit", "mobilenet_v1", "poolformer", "pvt", "pvt_v2", "swiftformer",
     "vit_msn", "vit_mae", "depth_anything", "conditional_detr", "table-transformer",
+    "d_fine", "dab-detr", "deformable_detr", "deimv2", "dinat", "hgnet_v2", "imagegpt", "lw_detr", "rt_detr",
+    "rt_detr_v2", "swin2sr", "textnet", "align", "altclip", "chinese_clip", "metaclip_2", "owlvit", "owlv2",
+    "aimv2_vision_model", "clip_text_model", "clip_vision_model", "siglip_vision_model", "siglip2_vision_model",
+    "dinov3_vit", "dinov3_convnext", "vitdet", "upernet", "zoedepth", "pp_lcnet", "mlcd", "mlcd_vision_model",
+    "pixtral", "timm_wrapper",
     # audio
     "data2vec-audio", "wavlm", "unispeech-sat", "wav2vec2-conformer", "sew", "sew-d", "unispeech", "wav2vec2-bert",
     "audio-spectrogram-transformer",

@@ -80,10 +80,26 @@ DECLARED = {
     # DETR's kin: a convolutional backbone under the same detection transformer
     "conditional-detr": {"base": DetrOnnxConfig},
     "table-transformer": {"base": DetrOnnxConfig},
+    "dab-detr": {"base": DetrOnnxConfig},
+    "deformable-detr": {"base": DetrOnnxConfig},
     # hierarchical transformers whose configs list stage widths, returning tokens
-    "focalnet": {"token_features": True},
-    "pvt": {"token_features": True},
-    "levit": {"token_features": True},
+    "focalnet": {"features": "tokens"},
+    "pvt": {"features": "tokens"},
+    "levit": {"features": "tokens"},
+    # DINOv3's ConvNeXt returns its last map flattened to tokens, after a pooled one
+    "dinov3-convnext": {"features": "tokens"},
+    # transformers returning maps: ViTDet's plain backbone for detection, Swin2SR's restoration
+    "vitdet": {"features": "maps"},
+    "swin2sr": {"features": "maps"},
+    # convnets without an image size in their configs: stems and stages halving to a stride of 32
+    "hgnet-v2": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    "pp-lcnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    # a timm model saved through transformers (a ResNet-50 by default): timm's convnets take any size
+    "timm-wrapper": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    # real-time detection transformers over a convolutional backbone's last three stages (8, 16, 32),
+    # their anchors generated for the image's own size
+    "rt-detr": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    "rt-detr-v2": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
 }
 
 
