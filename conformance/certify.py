@@ -150,9 +150,10 @@ def first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
-def _error_text(error: BaseException, limit: int = 4000) -> str:
-    text = "".join(traceback.format_exception(error))
-    return text if len(text) <= limit else "...\n" + text[-limit:]
+def _error_text(error: BaseException) -> str:
+    from reports.matrix import stored_error_text
+
+    return stored_error_text("".join(traceback.format_exception(error)))
 
 
 def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 0, workdir: Path | None = None,

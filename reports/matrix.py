@@ -151,6 +151,13 @@ def to_json(matrix: dict, *, indent: int | None = None) -> str:
 # document's ``reproduce_template`` is left out. :func:`expand` gives every cell back whole.
 
 NOT_INTERNED = frozenset({"id", "reason", "error"})  # unique per cell: an index would only add
+# A failing cell's error text is stored to its last characters (the raising frames and the error
+# itself); its reproduce command gives the whole traceback back.
+ERROR_TEXT_LIMIT = 1500
+
+
+def stored_error_text(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_LIMIT else "...\n" + text[-ERROR_TEXT_LIMIT:]
 
 
 def _example_paths(cell: dict):
@@ -201,6 +208,8 @@ def compact(matrix: dict) -> dict:
             value = container[key] if isinstance(container, list) else container.get(key)
             if isinstance(value, dict):
                 container[key] = examples.add(value)
+        if isinstance(cell.get("error"), str):
+            cell["error"] = stored_error_text(cell["error"])
         if template is not None and cell.get("reproduce") == template.replace("{id}", cell["id"], 1):
             del cell["reproduce"]
         cells.append(cell)
