@@ -292,9 +292,12 @@ def build_from_zoo(case: Case, seed: int, variant: str | None = None):
     from .zoo import build_tiny_model
 
     task = case.task.removesuffix("-with-past")
-    tiny = build_tiny_model(case.library, case.model_type, task, seed=seed, variant=variant)
     constructor = TasksManager.get_exporter_config_constructor(
         case.exporter, model_type=case.model_type, task=case.task, library_name=case.library)
+    derive = getattr(getattr(constructor, "func", None), "derive", None)
+    if derive is not None:  # a pair whose config cannot be derived fails before its model is built
+        derive(case.model_type, task, use_past=case.task.endswith("-with-past"))
+    tiny = build_tiny_model(case.library, case.model_type, task, seed=seed, variant=variant)
     return tiny.model, constructor(tiny.config)
 
 

@@ -609,5 +609,5 @@ def test_every_declared_failure_matches_a_registered_case():
     assert stale_declarations(case_ids, pending=pending) == []
     unregistered = KnownFailure("transformers/no-such-type/*/feature-extraction", "cause")
     assert stale_declarations(case_ids, [unregistered], pending=pending) == [unregistered]
-    waiting = KnownFailure(f"transformers/{sorted(pending)[0]}/onnx-*/feature-extraction", "cause")
-    assert stale_declarations(case_ids, [waiting], pending=pending) == []
+    waiting = KnownFailure("transformers/a-future-type/onnx-*/feature-extraction", "cause")
+    assert stale_declarations(case_ids, [waiting], pending={"a-future-type"}) == []

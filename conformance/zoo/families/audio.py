@@ -25,7 +25,41 @@ AUDIO_LANGUAGE_MODELS = ("dia", "fun-asr-nano", "granite-speech", "granite-speec
                          "omniasr", "pop2piano", "qwen3-asr", "vibevoice", "vibevoice-asr", "voxtral",
                          "voxtral-realtime", "speech-encoder-decoder")
 
+# Audio encoders whose class says nothing of how many frames come out of a given input (neither
+# _get_feat_extract_output_lengths nor a config subsampling_factor): the output axis cannot be sized.
+UNSIZED_OUTPUT_FRAMES = ("fun-asr-nano-encoder", "gemma4-audio", "nemotron3-diarization", "qwen3-asr-encoder",
+                         "univnet", "voxtral-realtime-encoder")
+# ... and speech encoder-decoders recognising with such an encoder (their text tasks export)
+UNSIZED_RECOGNISERS = ("seamless-m4t", "seamless-m4t-v2", "speecht5")
+# Raw-waveform models whose configs name no conv_kernel / conv_stride feature encoder, from which
+# exportkit derives a waveform model's minimum length and output frames.
+NO_CONV_FEATURE_ENCODER = ("muse-spark-audio", "omniasr-ctc", "pe-audio-encoder", "pe-audio-video-encoder",
+                           "vibevoice-acoustic-tokenizer")
+# Transducer and streaming recognisers keeping their sizes in encoder / decoder sub-configs.
+SIZES_IN_SUB_CONFIGS = ("nemotron-asr-streaming", "nemotron3-5-asr", "parakeet-rnnt", "parakeet-tdt")
+
 KNOWN_FAILURES: list = [
+    *(KnownFailure(f"transformers/{model_type}/onnx-*/*",
+                   "its model class says neither how many frames its encoder makes of an input "
+                   "(_get_feat_extract_output_lengths) nor its subsampling factor: exportkit cannot size the "
+                   "output frames axis") for model_type in UNSIZED_OUTPUT_FRAMES),
+    *(KnownFailure(f"transformers/{model_type}/onnx-*/automatic-speech-recognition*",
+                   "its speech encoder's class says neither how many frames it makes of an input "
+                   "(_get_feat_extract_output_lengths) nor its subsampling factor: exportkit cannot size the "
+                   "encoder frames axis") for model_type in UNSIZED_RECOGNISERS),
+    *(KnownFailure(f"transformers/{model_type}/onnx-*/*",
+                   "a raw-waveform model whose config names no conv_kernel / conv_stride feature encoder, from "
+                   "which exportkit derives the minimum audio length and the output frames")
+      for model_type in NO_CONV_FEATURE_ENCODER),
+    *(KnownFailure(f"transformers/{model_type}/onnx-*/feature-extraction",
+                   "a transducer or streaming recogniser keeping its sizes in encoder and decoder sub-configs, "
+                   "which the derivation does not read (no hidden_size at the top level)")
+      for model_type in SIZES_IN_SUB_CONFIGS),
+    KnownFailure("transformers/nemotron3-5-transcribe-audio/onnx-*/feature-extraction",
+                 "its config names no feature size (num_mel_bins or kin) for its log-mel input"),
+    KnownFailure("transformers/fastspeech2-conformer-with-hifigan/onnx-*/feature-extraction",
+                 "text to speech through a vocoder: its config keeps the vocabulary in the model sub-config, "
+                 "which the text derivation does not read"),
     *(KnownFailure(f"transformers/{model_type}/onnx-*/automatic-speech-recognition-with-past",
                    "an audio-language model (main input input_ids or inputs): no middle-end exports audio-"
                    "conditioned generation with a KV cache yet")

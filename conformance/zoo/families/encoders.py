@@ -21,6 +21,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "lilt": {"hidden_size": 48},
     # X-MOD: adapters for two languages, so lang_ids selects between them
     "xmod": {"languages": ["en_XX", "de_DE"]},
+    # ESMC attends with every head its own keys and values
+    "esmc": {"num_key_value_heads": TINY_SIZES["num_attention_heads"]},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {

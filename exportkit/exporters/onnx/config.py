@@ -343,7 +343,7 @@ class TextAndVisionOnnxConfig(OnnxConfig):
             "text_batch_size": Axis("text_batch_size", default=2, min=1, max=64),
             "image_batch_size": Axis("image_batch_size", default=3, min=1, max=64),
             "sequence_length": sequence_axis(nc),
-            "num_channels": Axis.static("num_channels", nc.num_channels),
+            "num_channels": Axis.static("num_channels", nc.num_channels if nc.has("num_channels") else 3),
             **image_axes(nc, dynamic=False),
         }
 

@@ -169,13 +169,7 @@ class AutoOnnxConfig:
         model_type = getattr(config, "model_type", None)
         if not model_type:
             raise DerivedConfigError(f"{type(config).__name__} names no model_type to derive an export config from")
-        derived = derived_config_class(model_type, Task.parse(task).name)
-        if kwargs.get("use_past") and not derived.SUPPORTS_PAST:
-            raise DerivedConfigError(f"{model_type!r}: {derived.__name__} exports {Task.parse(task).name!r} "
-                                     f"without a KV cache: its middle-end ({derived.__mro__[2].__name__}) has none")
-        if kwargs.get("use_past") and not derived.FORWARD_PARAMETERS & set(CACHE_NAMES):
-            raise DerivedConfigError(f"{model_type!r}: {derived.MODEL_CLASS.__name__}.forward takes no cache "
-                                     f"(neither of {', '.join(CACHE_NAMES)}): no export with past key values")
+        derived = cls.derive(model_type, task, use_past=kwargs.get("use_past", False))
         try:
             return derived(config, task=task, **kwargs)
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -183,6 +177,19 @@ class AutoOnnxConfig:
             # state-space model, per-layer sizes, ...): the derivation does not fit it
             raise DerivedConfigError(f"{model_type!r}: {derived.__name__} does not fit its config: "
                                      f"{type(error).__name__}: {error}") from error
+
+    @staticmethod
+    def derive(model_type: str, task: str, use_past: bool = False) -> type:
+        """The config class derived for ``model_type`` and ``task``, or DerivedConfigError saying why
+        there is none (known before any model is built)."""
+        derived = derived_config_class(model_type, Task.parse(task).name)
+        if use_past and not derived.SUPPORTS_PAST:
+            raise DerivedConfigError(f"{model_type!r}: {derived.__name__} exports {Task.parse(task).name!r} "
+                                     f"without a KV cache: its middle-end ({derived.__mro__[2].__name__}) has none")
+        if use_past and not derived.FORWARD_PARAMETERS & set(CACHE_NAMES):
+            raise DerivedConfigError(f"{model_type!r}: {derived.MODEL_CLASS.__name__}.forward takes no cache "
+                                     f"(neither of {', '.join(CACHE_NAMES)}): no export with past key values")
+        return derived
 
     @classmethod
     def supported_task_names(cls) -> set[str]:
@@ -271,6 +278,51 @@ def _text_config(base: type, task: str, parameters: set[str], extra_inputs: dict
     return attrs
 
 
+# What a model's forward may take instead of the main input its class names (transformers'
+# default, "input_ids", stands in a vision tower that takes only pixels).
+MAIN_INPUTS = ("input_ids", "pixel_values", "input_values", "input_features")
+
+
+def main_input(model_cls: type, parameters: set[str]) -> str | None:
+    """The main input of ``model_cls``: the one its class names, unless its forward does not
+    take that and takes exactly one of ``MAIN_INPUTS``."""
+    main = getattr(model_cls, "main_input_name", None)
+    if not isinstance(main, str) or main in parameters:  # OneFormer names a list
+        return main
+    taken = [name for name in MAIN_INPUTS if name in parameters]
+    return taken[0] if len(taken) == 1 else main
+
+
+# The total stride assumed for a vision model whose config names no image size (ResNet-like backbones').
+SIZE_FREE_STRIDE = 32
+
+
+def names_image_size(model_type: str) -> bool:
+    """Whether ``model_type``'s default config (or its vision sub-config) names an image size."""
+    from transformers import CONFIG_MAPPING
+
+    key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
+    if key not in CONFIG_MAPPING:
+        return True  # nothing to read: the normalized config says what is missing
+    try:
+        return NormalizedAnyVisionConfig(CONFIG_MAPPING[key]()).has("image_size")
+    except Exception:  # noqa: BLE001  transformers refuses its own default config for a few types
+        return True
+
+
+def interleaves(model_cls: type, parameters: set[str], task: str) -> str | None:
+    """What a model taking text with images or audio merges into its token sequence ("image",
+    "audio"; None if it does not): a vision-language or audio-language model, whose placeholder
+    tokens stand where the image or audio features go. A dual encoder, which embeds text and
+    images apart and compares them (CLIP's ``logits_per_image``), does not."""
+    if "pixel_values" in parameters and task in TEXT_AND_VISION_TASKS:
+        fields = output_fields(model_cls)
+        return "image" if fields and "logits_per_image" not in fields else None
+    if parameters & set(AUDIO_INPUTS) and task != "text-generation":  # a decoder generates from text alone
+        return None if "logits_per_audio" in output_fields(model_cls) else "audio"
+    return None
+
+
 @functools.cache
 def derived_config_class(model_type: str, task: str) -> type:
     """The export config class of ``model_type`` for ``task``, derived as the module doc says."""
@@ -289,12 +341,21 @@ def derived_config_class(model_type: str, task: str) -> type:
     except ImportError as error:  # a class that needs a package exportkit does not install
         raise DerivedConfigError(f"{model_type!r}: {class_name} cannot be imported here: "
                                  f"{str(error).strip().splitlines()[0]}") from error
-    main = getattr(model_cls, "main_input_name", None)
+    main = main_input(model_cls, parameters)
     declared = declared_facts(model_type)
     base = declared.pop("base", None)
     extra_inputs = declared.pop("extra_inputs", {})
     features = declared.pop("features", None)
     attrs: dict[str, Any] = {}
+    if base is None and isinstance(main, str) and main not in parameters:
+        raise DerivedConfigError(f"{model_type!r}: {class_name}.forward does not take its main input {main!r} "
+                                 f"(it takes {', '.join(sorted(parameters)) or 'nothing'}): no middle-end "
+                                 "config exports it yet")
+    if base is None and main == "input_ids" and interleaves(model_cls, parameters, task):
+        modality = interleaves(model_cls, parameters, task)
+        raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and {modality} together into one "
+                                 f"model (not a dual encoder comparing their embeddings): exportkit has no "
+                                 f"middle-end config for joint text-and-{modality} inputs yet")
     if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: TEXT_AND_VISION_OUTPUTS}
@@ -321,6 +382,9 @@ def derived_config_class(model_type: str, task: str) -> type:
     elif main == "pixel_values" and task in VISION_OUTPUTS:
         base = base or VisionOnnxConfig
         attrs["NORMALIZED_CONFIG_CLASS"] = NormalizedAnyVisionConfig
+        if not names_image_size(model_type):
+            # a convnet or a detector over a backbone: any image size, at the common backbone stride
+            attrs.update(DYNAMIC_IMAGE_SIZE=True, TOTAL_STRIDE=SIZE_FREE_STRIDE)
         attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls, features)}
     elif main in AUDIO_INPUTS and task in SPEECH_SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
         base = base or SpeechSeq2SeqOnnxConfig
@@ -409,6 +473,64 @@ REGISTERED_MODEL_TYPES = frozenset({
     # audio
     "data2vec-audio", "wavlm", "unispeech-sat", "wav2vec2-conformer", "sew", "sew-d", "unispeech", "wav2vec2-bert",
     "audio-spectrogram-transformer",
+    # the rest of the Auto-mapped types: vision-language and audio-language models, vision and
+    # audio towers, codecs, segmentation, time series
+    "aimv2", "apertus1p5", "aria", "audioflamingo3", "audioflamingo3_encoder", "autoformer", "aya_vision",
+    "bark", "blip", "blip-2", "blip_2_qformer", "bridgetower", "canary", "chameleon",
+    "chinese_clip_vision_model", "chmv2", "clap", "clipseg", "clvp", "cohere2_vision", "cohere_asr",
+    "cohere_compass", "cohere_compass_vision", "cosmos3_edge", "cosmos3_edge_text", "cosmos3_edge_vision",
+    "cosmos3_omni", "csm", "dac", "decision_transformer", "deepseek_ocr2", "deepseek_vl", "deepseek_vl_hybrid",
+    "depth_pro", "dia", "diffusion_gemma", "dots3_note", "edgetam", "edgetam_video", "edgetam_vision_model",
+    "efficientloftr", "embedding_gemma2", "embedding_gemma2_text", "encodec", "eomt", "eomt_dinov3",
+    "ernie4_5_vl_moe", "evolla", "exaone4_5", "exaone4_5_vision", "fast_vlm", "fastspeech2_conformer",
+    "fastspeech2_conformer_with_hifigan", "flava", "florence2", "fun_asr_nano", "fun_asr_nano_encoder", "fuyu",
+    "gemma3n", "gemma3n_audio", "gemma3n_vision", "gemma4", "gemma4_assistant", "gemma4_audio",
+    "gemma4_unified", "gemma4_unified_assistant", "gemma4_vision", "git", "glm46v", "glm4v", "glm4v_moe",
+    "glm4v_moe_text", "glm4v_moe_vision", "glm4v_text", "glm4v_vision", "glm5_next", "glm5_next_text",
+    "glm5_next_vision", "glm_image", "glm_image_text", "glm_image_vision", "glm_image_vqmodel", "glm_ocr",
+    "glm_ocr_text", "glm_ocr_vision", "glmasr", "glmasr_encoder", "glmga", "got_ocr2", "gradium_phonon_tts",
+    "granite4_vision", "granite_docling", "granite_docling_text", "granite_docling_vision", "granite_speech",
+    "granite_speech5_ctc", "granite_speech5_encoder", "granite_speech_plus", "grounding-dino", "groupvit",
+    "higgs_audio_v2", "higgs_audio_v2_tokenizer", "hunyuan_vl", "hunyuan_vl_text", "hunyuan_vl_vision",
+    "hy_v4_vl", "hy_v4_vl_text", "hy_v4_vl_vision", "hyperclovax_vision_v2", "idefics", "idefics2", "idefics3",
+    "idefics3_vision", "informer", "inkling2", "inkling2_loop", "inkling2_vision", "inkling_mm_model",
+    "instructblip", "instructblipvideo", "internvl", "internvl_vision", "janus", "kimi_k25", "kimi_k25_vision",
+    "kosmos-2", "kosmos-2.5", "kyutai_speech_to_text", "lasr_ctc", "lasr_encoder", "layoutlmv2", "layoutlmv3",
+    "lfm2_vl", "lfm3_vl", "lfm3_vl_vision", "lightglue", "lighton_ocr", "llama4", "llava", "llava_next",
+    "llava_next_video", "llava_onevision", "lxmert", "mask2former", "maskformer", "maskformer-swin", "mgp-str",
+    "mimi", "mimi_decoder", "mimi_encoder", "minicpm_ocr", "minicpm_ocr_vision", "minicpmv4_6", "minicpmv4_7",
+    "minicpmv4_7_vision", "minimax_m3_vl", "mistral3", "mistral_large4", "mistral_large4_text", "mllama",
+    "mm-grounding-dino", "molmo2", "molmo2_text", "moonshine_streaming", "moshi", "moss_transcribe_diarize",
+    "moss_transcribe_diarize_audio", "muse_glimmer", "muse_glimmer_assistant", "muse_glimmer_text",
+    "muse_glimmer_vision", "muse_spark", "muse_spark_audio", "muse_spark_text", "muse_spark_vision",
+    "musicflamingo", "musicgen", "musicgen_melody", "nemo_speechlm", "nemotron3_5_asr",
+    "nemotron3_5_transcribe_asr_audio", "nemotron3_5_transcribe_audio", "nemotron3_5_transcribe_word_timestamp",
+    "nemotron3_diarization", "nemotron3_diarization_audio", "nemotron_asr_streaming",
+    "nemotron_asr_streaming_encoder", "neucodec", "omdet-turbo", "omniasr", "omniasr_audio", "omniasr_ctc",
+    "oneformer", "ovis2", "paddleocr_vl", "paligemma", "parakeet_ctc", "parakeet_encoder", "parakeet_rnnt",
+    "parakeet_tdt", "patchtsmixer", "patchtst", "pe_audio", "pe_audio_encoder", "pe_audio_video",
+    "pe_audio_video_encoder", "pe_video", "pe_video_encoder", "perception_lm", "phi4_multimodal", "pi0",
+    "pixio", "pocket_tts", "pocket_tts_audio_tokenizer", "pocket_tts_audio_tokenizer_decoder",
+    "pocket_tts_audio_tokenizer_encoder", "pop2piano", "pp_doclayout_v2", "pp_doclayout_v3", "pp_doclayout_v4",
+    "pp_ocrv5_mobile_det", "pp_ocrv5_mobile_rec", "pp_ocrv5_server_det", "pp_ocrv5_server_rec",
+    "pp_ocrv6_medium_det", "pp_ocrv6_small_det", "pp_ocrv6_small_rec", "pp_ocrv6_tiny_rec",
+    "prompt_depth_anything", "qianfan_ocr", "qianfan_ocr_vision", "qwen2_5_omni_thinker", "qwen2_5_vl",
+    "qwen2_5_vl_text", "qwen2_5_vl_vision", "qwen2_audio", "qwen2_audio_encoder", "qwen2_vl", "qwen2_vl_text",
+    "qwen3_5_moe", "qwen3_5_moe_vision", "qwen3_5_vision", "qwen3_asr", "qwen3_asr_encoder",
+    "qwen3_omni_moe_thinker", "qwen3_vl", "qwen3_vl_moe", "qwen3_vl_moe_text", "qwen3_vl_moe_vision",
+    "qwen3_vl_text", "qwen3_vl_vision", "qwen4_exp", "qwen4_exp_vision", "radio", "rf_detr", "sam", "sam2",
+    "sam2_hiera_det_model", "sam2_video", "sam2_vision_model", "sam3", "sam3_lite_text",
+    "sam3_lite_text_text_model", "sam3_tracker", "sam3_tracker_video", "sam3_video", "sam3_vision_model",
+    "sam3_vit_model", "sam_hq", "sam_hq_vision_model", "sam_vision_model", "sapiens2", "seamless_m4t",
+    "seamless_m4t_v2", "seggpt", "shieldgemma2", "smolvlm", "smolvlm_vision", "speech-encoder-decoder",
+    "speecht5", "step3p7", "t5gemma2_encoder", "time_series_transformer", "timesfm", "timesfm2_5",
+    "timesformer", "timm_backbone", "tipsv2", "tipsv2_dpt", "tipsv2_text_model", "tipsv2_vision_model", "tvp",
+    "udop", "univnet", "unlimited_ocr", "uvdoc", "vibevoice", "vibevoice_acoustic_tokenizer",
+    "vibevoice_acoustic_tokenizer_decoder", "vibevoice_acoustic_tokenizer_encoder", "vibevoice_asr",
+    "video_llama_3", "video_llama_3_vision", "video_llava", "videomae", "videomt", "videoprism",
+    "videoprism_vision_model", "vilt", "vipllava", "vision-text-dual-encoder", "visual_bert", "vits", "vivit",
+    "vjepa2", "voxtral", "voxtral_encoder", "voxtral_realtime", "voxtral_realtime_encoder",
+    "voxtral_realtime_text", "wavtokenizer", "wavtokenizer_encoder", "xclip", "xcodec", "xcodec2",
 })
 
 

@@ -95,7 +95,7 @@ DECLARED = {
     "hgnet-v2": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
     "pp-lcnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
     # a timm model saved through transformers (a ResNet-50 by default): timm's convnets take any size
-    "timm-wrapper": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    "timm-wrapper": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32, "features": "maps"},
     # real-time detection transformers over a convolutional backbone's last three stages (8, 16, 32),
     # their anchors generated for the image's own size
     "rt-detr": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
