@@ -351,8 +351,8 @@ def derived_config_class(model_type: str, task: str) -> type:
         raise DerivedConfigError(f"{model_type!r}: {class_name}.forward does not take its main input {main!r} "
                                  f"(it takes {', '.join(sorted(parameters)) or 'nothing'}): no middle-end "
                                  "config exports it yet")
-    if base is None and main == "input_ids" and interleaves(model_cls, parameters, task):
-        modality = interleaves(model_cls, parameters, task)
+    modality = interleaves(model_cls, parameters, task) if base is None and main == "input_ids" else None
+    if modality:
         raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and {modality} together into one "
                                  f"model (not a dual encoder comparing their embeddings): exportkit has no "
                                  f"middle-end config for joint text-and-{modality} inputs yet")
