@@ -1,6 +1,6 @@
 """Vision models: transformers ViT, ResNet and DETR, and timm convnets."""
 
-from ....axes import opaque
+from ....axes import Axis, opaque
 from ....normalized_config import NormalizedVisionConfig
 from ....tasks import register
 from ..config import VisionOnnxConfig
@@ -59,6 +59,16 @@ class DetrOnnxConfig(VisionOnnxConfig):
         return 16 if getattr(self._config, "dilation", False) else 32
 
 
+class VideoOnnxConfig(VisionOnnxConfig):
+    """Video transformers taking a clip, ``pixel_values`` of (batch, frames, channels, height,
+    width): their position embeddings are learned for the config's frame count and image size."""
+
+    INPUTS = {"pixel_values": ("batch_size", "num_frames", "num_channels", "height", "width")}
+
+    def axis_table(self) -> dict[str, Axis]:
+        return {**super().axis_table(), "num_frames": Axis.static("num_frames", int(self._config.num_frames))}
+
+
 # model type -> what the derivation cannot know (collected by auto.declared_facts)
 DECLARED = {
     "detr": {"base": DetrOnnxConfig},
@@ -91,6 +101,13 @@ DECLARED = {
     # transformers returning maps: ViTDet's plain backbone for detection, Swin2SR's restoration
     "vitdet": {"features": "maps"},
     "swin2sr": {"features": "maps"},
+    # vision towers of promptable segmenters and Gemma 3n: their last hidden state is a map
+    "sam-vision-model": {"features": "maps"},
+    "sam-hq-vision-model": {"features": "maps"},
+    "gemma3n-vision": {"features": "maps"},
+    "videomae": {"base": VideoOnnxConfig},
+    "vivit": {"base": VideoOnnxConfig},
+    "timesformer": {"base": VideoOnnxConfig},
     # convnets without an image size in their configs: stems and stages halving to a stride of 32
     "hgnet-v2": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
     "pp-lcnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
