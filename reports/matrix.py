@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-SCHEMA_VERSION = 2  # 2: examples interned, what every cell shares stored once (compact / expand)
+SCHEMA_VERSION = 3  # 2: examples interned, what every cell shares stored once (compact / expand); 3: error lines
 
 # Order matters: it is the display order of summaries and the legend.
 STATUSES = ("certified", "failed", "xfail", "skipped", "crashed", "timeout")
@@ -152,7 +152,8 @@ def to_json(matrix: dict, *, indent: int | None = None) -> str:
 
 NOT_INTERNED = frozenset({"id", "reason", "error"})  # unique per cell: an index would only add
 # A failing cell's error text is stored to its last characters (the raising frames and the error
-# itself); its reproduce command gives the whole traceback back.
+# itself); its reproduce command gives the whole traceback back. Its lines are stored once each
+# in ``error_lines`` (tracebacks share most of their frames) and the error as their indices.
 ERROR_TEXT_LIMIT = 1500
 
 
@@ -199,7 +200,7 @@ def _reproduce_template(cells: list[dict]) -> str | None:
 def compact(matrix: dict) -> dict:
     """The matrix as stored (see above)."""
     document = {key: value for key, value in matrix.items() if key != "cells"}
-    examples, values = _Table(), _Table()
+    examples, values, error_lines = _Table(), _Table(), _Table()
     template = _reproduce_template(matrix["cells"])
     cells = []
     for cell in matrix["cells"]:
@@ -209,7 +210,7 @@ def compact(matrix: dict) -> dict:
             if isinstance(value, dict):
                 container[key] = examples.add(value)
         if isinstance(cell.get("error"), str):
-            cell["error"] = stored_error_text(cell["error"])
+            cell["error"] = [error_lines.add(line) for line in stored_error_text(cell["error"]).split("\n")]
         if template is not None and cell.get("reproduce") == template.replace("{id}", cell["id"], 1):
             del cell["reproduce"]
         cells.append(cell)
@@ -229,7 +230,7 @@ def compact(matrix: dict) -> dict:
                 row.append(value)
         rows.append(row)
     document.update(examples=examples.values, values=values.values, interned=interned, fields=fields,
-                    reproduce_template=template, rows=rows)
+                    reproduce_template=template, error_lines=error_lines.values, rows=rows)
     return document
 
 
@@ -245,8 +246,9 @@ def expand(document: dict) -> dict:
     except KeyError as missing:
         raise ValueError(f"not a compact support matrix: no {missing}") from None
     template = document.get("reproduce_template")
+    error_lines = document.get("error_lines", [])
     matrix = {key: value for key, value in document.items()
-              if key not in ("examples", "values", "interned", "fields", "reproduce_template", "rows")}
+              if key not in ("examples", "values", "interned", "fields", "reproduce_template", "error_lines", "rows")}
     cells = []
     for row in rows:
         if not isinstance(row, list) or len(row) != len(fields):
@@ -260,6 +262,10 @@ def expand(document: dict) -> dict:
                     raise ValueError(f"field {field!r} refers to value {value!r}, which is not stored")
                 value = json.loads(json.dumps(values[value]))  # every cell its own copy
             cell[field] = value
+        if isinstance(cell.get("error"), list):
+            if not all(isinstance(i, int) and 0 <= i < len(error_lines) for i in cell["error"]):
+                raise ValueError(f"cell {cell.get('id')!r} refers to error lines that are not stored")
+            cell["error"] = "\n".join(error_lines[i] for i in cell["error"])
         for container, key in _example_paths(cell):
             value = container[key] if isinstance(container, list) else container.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
@@ -330,7 +336,7 @@ def load_matrix(path: str | os.PathLike) -> dict:
     if not isinstance(matrix, dict) or not isinstance(matrix.get("rows", matrix.get("cells")), list):
         raise ValueError(f"{path}: not a support matrix (no 'rows' or 'cells' list)")
     version = matrix.get("schema_version")
-    if version not in (1, SCHEMA_VERSION):
+    if version not in (1, 2, SCHEMA_VERSION):
         raise ValueError(f"{path}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
     if "rows" in matrix:  # stored compact
         try:

@@ -22,6 +22,7 @@
       if (value && typeof value === 'object' && value.missing === true) return;
       c[field] = interned.has(field) ? data.values[value] : value;
     });
+    if (Array.isArray(c.error)) c.error = c.error.map((i) => data.error_lines[i]).join('\n');  // lines stored once
     if (c.reproduce === undefined && data.reproduce_template) c.reproduce = data.reproduce_template.replace('{id}', c.id);
     return c;
   });

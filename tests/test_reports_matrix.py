@@ -62,7 +62,7 @@ def test_summary_counts(records):
     matrix = build_matrix(list(reversed(records)), versions=VERSIONS, profile="ci",
                           generated_at="2025-01-02T03:04:05Z")
     summary = matrix["summary"]
-    assert matrix["schema_version"] == 2
+    assert matrix["schema_version"] == 3
     assert matrix["generated_at"] == "2025-01-02T03:04:05Z"
     assert matrix["versions"] == VERSIONS and matrix["hypothesis_profile"] == "ci"
     assert summary["total"] == 7
@@ -279,3 +279,13 @@ def test_a_matrix_file_is_compact_and_loads_whole(records, tmp_path):
     json_path, _ = write_matrix(matrix, tmp_path)
     assert "\n" not in json_path.read_text().rstrip("\n")  # no indentation
     assert load_matrix(json_path) == json.loads(json.dumps(matrix))
+
+
+def test_error_lines_are_stored_once_and_give_each_error_back(records):
+    failing = [{**record, "status": "failed", "stage": "translate", "reason": "boom",
+                "error": f"Traceback:\n  File convert.py, line 1\nValueError: {index}"}
+               for index, record in enumerate(records)]
+    matrix = build_matrix(failing, versions=VERSIONS, profile="ci")
+    document = compact(matrix)
+    assert len(document["error_lines"]) == 2 + len(failing)  # the shared frames once, each last line once
+    assert [cell["error"] for cell in expand(document)["cells"]] == [cell["error"] for cell in matrix["cells"]]
