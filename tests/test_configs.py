@@ -539,3 +539,29 @@ def test_the_exportable_shifts_right_are_the_modelling_code_s(length):
         vocab_size=99, d_model=16, d_kv=4, d_ff=8, num_layers=1, num_heads=2, decoder_start_token_id=0))
     specs = {spec.name: spec for spec in shift_right_patches(t5)}
     assert torch.equal(specs["_shift_right"].custom_op(ids), t5._shift_right(ids))
+
+
+@pytest.mark.parametrize("module_name", ["mamba", "falcon_mamba", "jamba", "zamba"])
+@pytest.mark.parametrize("length", [1, 5])
+def test_the_selective_scan_over_time_is_the_modelling_code_s(module_name, length):
+    import importlib
+    import inspect
+
+    from exportkit.exporters.onnx.patcher import SELECTIVE_SCAN_PARAMETERS, _selective_scan_over_time
+
+    module = importlib.import_module(f"transformers.models.{module_name}.modeling_{module_name}")
+    rng = torch.Generator().manual_seed(length)
+    batch, channels, state = 2, 6, 4
+    hidden = torch.randn(batch, channels, length, generator=rng)
+    dt = torch.randn(batch, channels, length, generator=rng)
+    A = -torch.rand(channels, state, generator=rng)
+    B, C = torch.randn(batch, state, length, generator=rng), torch.randn(batch, state, length, generator=rng)
+    kwargs = {"D": torch.randn(channels, generator=rng), "z": torch.randn(batch, channels, length, generator=rng),
+              "delta_bias": torch.randn(channels, generator=rng), "delta_softplus": True, "return_last_state": True}
+    assert tuple(inspect.signature(module.mamba_selective_scan).parameters)[:len(SELECTIVE_SCAN_PARAMETERS)] == (
+        SELECTIVE_SCAN_PARAMETERS)
+    expected_output, expected_state = module.mamba_selective_scan(hidden, dt, A, B, C, **kwargs)
+    output, last_state = _selective_scan_over_time(hidden, dt, A, B, C, **kwargs)
+    torch.testing.assert_close(output, expected_output, rtol=0, atol=1e-6)
+    torch.testing.assert_close(last_state, expected_state, rtol=0, atol=1e-6)
+    assert torch.equal(_selective_scan_over_time(hidden, dt, A, B, C), module.mamba_selective_scan(hidden, dt, A, B, C))

@@ -156,3 +156,64 @@ def shift_right_patches(model: torch.nn.Module) -> list[PatchingSpec]:
         if callable(getattr(type(submodule), "_shift_right", None)) and hasattr(submodule, "config"):
             specs.append(PatchingSpec(o=submodule, name="_shift_right", custom_op=_shift_right_method(submodule)))
     return specs
+
+
+def _selective_scan_over_time(hidden_states, dt, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+                              return_last_state=False, use_mambapy=False, use_associative_scan=False, **kwargs):
+    """transformers' sequential selective scan (Mamba and kin, without their CUDA kernels) as a
+    ``scan`` over time: the same recurrence, step by step, in the same order. Its Python loop
+    over ``range(seq_len)`` is unrolled by tracing, so the export kept the example's length."""
+    from torch._higher_order_ops.scan import scan
+
+    input_dtype = hidden_states.dtype
+    if delta_bias is not None:
+        dt = dt + delta_bias.to(dt.dtype)[..., None]
+    if delta_softplus:
+        dt = torch.nn.functional.softplus(dt)
+    B, C = B.transpose(1, 2), C.transpose(1, 2)  # (batch, time, state)
+    discrete_A = torch.exp(A[None, :, None, :] * dt[:, :, :, None])  # (batch, channels, time, state)
+    deltaB_u = dt[:, :, :, None] * B[:, None, :, :].float() * hidden_states[:, :, :, None].float()
+
+    def step(state, inputs):
+        decay, increment, readout = inputs
+        state = decay * state + increment
+        return state, torch.matmul(state.to(input_dtype), readout.unsqueeze(-1))[:, :, 0]
+
+    initial = torch.zeros(*discrete_A.shape[:2], A.shape[-1], dtype=input_dtype, device=hidden_states.device)
+    ssm_state, outputs = scan(step, initial, (discrete_A.permute(2, 0, 1, 3), deltaB_u.permute(2, 0, 1, 3),
+                                              C.transpose(0, 1)))
+    scan_output = outputs.permute(1, 2, 0)  # (batch, channels, time)
+    if D is not None:
+        scan_output = scan_output + hidden_states * D[None, :, None]
+    if z is not None:
+        scan_output = scan_output * torch.nn.functional.silu(z)
+    return (scan_output, ssm_state) if return_last_state else scan_output
+
+
+# the parameters of transformers' mamba_selective_scan (Mamba, Falcon-Mamba, Jamba, Zamba)
+SELECTIVE_SCAN_PARAMETERS = ("hidden_states", "dt", "A", "B", "C", "D", "z", "delta_bias", "delta_softplus",
+                             "return_last_state", "use_mambapy", "use_associative_scan")
+
+
+def selective_scan_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export the selective scan of each Mamba-like modelling module of ``model`` as a ``scan``
+    over time (:func:`_selective_scan_over_time`), so its sequence length stays dynamic."""
+    specs = []
+    for module in {sys.modules.get(type(m).__module__) for m in model.modules()}:
+        function = getattr(module, "mamba_selective_scan", None)
+        if callable(function):
+            names = tuple(name for name, p in inspect.signature(function).parameters.items()
+                          if p.kind is not inspect.Parameter.VAR_KEYWORD)
+            if names == SELECTIVE_SCAN_PARAMETERS:
+                specs.append(PatchingSpec(o=module, name="mamba_selective_scan", op_wrapper=_while_exporting))
+    return specs
+
+
+def _while_exporting(original):
+    """The scan over time under torch.export; ``original`` otherwise (TorchScript's tracer, which
+    cannot trace a ``scan``, unrolls either)."""
+    def selective_scan(*args, **kwargs):
+        if torch.compiler.is_exporting():
+            return _selective_scan_over_time(*args, **kwargs)
+        return original(*args, **kwargs)
+    return selective_scan
