@@ -173,6 +173,11 @@ def build(model_type: str, task: str | Task, variant: str | None = None):
         raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}" + (
             f": {found[0]} maps it to {found[1]}, which this transformers does not define" if found else ""))
     config = tiny_config(model_type, task, variant)
+    text_config_class = getattr(config, "sub_configs", {}).get("text_config")
+    if text_config_class is not None and getattr(cls, "config_class", None) is text_config_class:
+        # as transformers' Auto classes do: a text model of a multimodal type (Qwen3.5's causal
+        # LM) is built from the text config alone
+        config = config.get_text_config()
     model = cls(config)
     return model, describe(model, *_sizes(config))
 

@@ -129,6 +129,13 @@ def forward_parameters(model_cls: type) -> set[str]:
     return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
 
 
+def required_parameters(model_cls: type) -> set[str]:
+    """The inputs ``model_cls.forward`` cannot be called without (no default)."""
+    parameters = inspect.signature(model_cls.forward).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.default is p.empty} - {"self"}
+
+
 def takes_kwargs(model_cls: type) -> bool:
     """Whether ``model_cls.forward`` takes ``**kwargs`` (passed on to its base model in transformers 5)."""
     return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(model_cls.forward).parameters.values())
@@ -169,6 +176,11 @@ class AutoOnnxConfig:
         model_type = getattr(config, "model_type", None)
         if not model_type:
             raise DerivedConfigError(f"{type(config).__name__} names no model_type to derive an export config from")
+        if backing_auto_class(model_type, Task.parse(task).name) is None:
+            # the text config of a multimodal model, which its Auto classes build their text model
+            # from (Emu3's causal LM): derived as the model type whose text config it is
+            model_type = next((parent for parent in text_config_parents(type(config))
+                               if backing_auto_class(parent, Task.parse(task).name)), model_type)
         derived = cls.derive(model_type, task, use_past=kwargs.get("use_past", False))
         try:
             return derived(config, task=task, **kwargs)
@@ -310,6 +322,15 @@ def names_image_size(model_type: str) -> bool:
         return True
 
 
+@functools.cache
+def text_config_parents(config_cls: type) -> tuple[str, ...]:
+    """The model types whose config holds ``config_cls`` as its text config."""
+    from transformers import CONFIG_MAPPING
+
+    return tuple(model_type for model_type, parent in CONFIG_MAPPING.items()
+                 if getattr(parent, "sub_configs", {}).get("text_config") is config_cls)
+
+
 def interleaves(model_cls: type, parameters: set[str], task: str) -> str | None:
     """What a model taking text with images or audio merges into its token sequence ("image",
     "audio"; None if it does not): a vision-language or audio-language model, whose placeholder
@@ -409,6 +430,12 @@ def derived_config_class(model_type: str, task: str) -> type:
                                  "no middle-end config exports that yet (declare one in its family's DECLARED)")
     if issubclass(base, TextAndVisionOnnxConfig):
         attrs.setdefault("NORMALIZED_CONFIG_CLASS", NormalizedTextAndVisionConfig)
+    made = {*attrs.get("INPUTS", base.INPUTS), *attrs.get("ENCODER_INPUTS", getattr(base, "ENCODER_INPUTS", {})),
+            *extra_inputs}
+    unmade = required_parameters(model_cls) - made
+    if unmade:
+        raise DerivedConfigError(f"{model_type!r}: {class_name}.forward requires {', '.join(sorted(unmade))}, "
+                                 f"which {base.__name__} does not make: declare the inputs in its family's DECLARED")
     attrs.update(MODEL_CLASS=model_cls, FORWARD_PARAMETERS=frozenset(parameters),
                  FORWARD_TAKES_KWARGS=takes_kwargs(model_cls),
                  SUPPORTS_PAST=base.SUPPORTS_PAST, __module__=__name__,
