@@ -56,7 +56,12 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
             sub_cls = _concrete_config_class(sub_cls, fields[name])
             if sub_cls is not None:
                 kwargs[name] = {**_tiny_kwargs(sub_cls, {}), "model_type": fields[name].get("model_type", sub_cls.model_type)}
-    kwargs.update(overrides)
+    for name, value in overrides.items():
+        # a dict overrides fields of a sub-config or dict-valued field, keeping the others as
+        # shrunk; one that names a model_type is a whole config, replacing it
+        base = kwargs.get(name, fields.get(name))
+        merge = isinstance(value, dict) and isinstance(base, dict) and "model_type" not in value
+        kwargs[name] = {**base, **value} if merge else value
     vocab_size = kwargs.get("vocab_size", fields.get("vocab_size"))
     if isinstance(vocab_size, int):
         # Special tokens past the tiny vocabulary move to its top, keeping distinct ids distinct

@@ -25,6 +25,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # the attention reads attn_config.rope_theta, which the default attention config no longer has,
     # and clamps by clip_qkv unconditionally (DBRX checkpoints clip at 8)
     "dbrx": {"attn_config": {"kv_n_heads": 1, "rope_theta": 10000.0, "clip_qkv": 8.0}},
+    # its M-RoPE sections (temporal, height, width) must split the tiny head's rotary half
+    "cosmos3-edge-text": {"rope_parameters": {"mrope_section": [2, 1, 1]}},
     # state-space mixers: heads times head size must be the expanded width (2 * hidden_size), and the
     # groups must divide the heads
     "mamba2": {"head_dim": 16, "n_groups": 2, "state_size": 16},

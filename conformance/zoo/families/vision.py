@@ -11,6 +11,8 @@ DETR_LIKE = {"num_queries": 8, "encoder_attention_heads": 8, "decoder_attention_
     "out_features": ["stage1", "stage2", "stage3", "stage4"]}}  # the mask head reads every stage
 
 OVERRIDES: dict[str, dict[str, Any]] = {
+    # its windowed backbone splits the image into num_windows windows, num_windows_side a side
+    "lw-detr": {"backbone_config": {"num_windows": 4, "num_windows_side": 2}},
     # Four stages keep the real 32x downsampling; bottleneck blocks divide widths by 4.
     "resnet": {"embedding_size": 16, "hidden_sizes": (16, 32, 64, 128), "depths": (1, 1, 1, 1)},
     # ConvNeXt's four stages keep their 32x downsampling with narrow stages of one block.
