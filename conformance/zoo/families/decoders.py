@@ -10,6 +10,8 @@ from ..sizes import TINY_SIZES
 
 # Fields whose config default cannot build a model (each checkpoint sets them).
 OVERRIDES: dict[str, dict[str, Any]] = {
+    # Zamba ties one shared transformer into every hybrid layer: it needs two of them to tie
+    "zamba": {"num_hidden_layers": 3, "layers_block_type": ["linear_attention", "hybrid", "hybrid"]},
     # head_dim defaults to None, and the attention takes it as it is
     "ministral": {"head_dim": TINY_SIZES["head_dim"]},
     "hunyuan-v1-dense": {"head_dim": TINY_SIZES["head_dim"]},
@@ -60,7 +62,7 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 # Decoders mixing attention with linear-attention or state-space layers, whose caches hold states.
 HYBRID_CACHES = ("bailing-hybrid", "falcon-h1", "inkling-text", "inkling2-loop-text", "inkling2-text", "jamba",
                  "kimi-linear", "lara-mini", "lfm3", "nemotron-h", "olmo-hybrid", "qwen3-5-moe-text", "qwen3-5-text",
-                 "qwen3-next", "zamba2", "zaya", "lfm2-moe")
+                 "qwen3-next", "zamba", "zamba2", "zaya", "lfm2-moe")
 # Decoders whose cache geometry differs by layer (a sliding-window layer's heads or head size).
 PER_LAYER_CACHE_GEOMETRY = ("gemma4-text", "gemma4-unified-text", "mimo-v2-flash", "dots3-note-text", "gemma4",
                             "gemma4-unified", "dots3-note")
@@ -86,7 +88,7 @@ KNOWN_FAILURES: list = [
                    "the TorchScript trace unrolls the selective scan's loop over time (transformers' sequential "
                    "path without the CUDA kernels): the graph keeps the traced length and fails on others; the "
                    "dynamo engine exports it as a scan")
-      for family in ("mamba", "falcon-mamba", "jamba")),
+      for family in ("mamba", "falcon-mamba", "jamba", "zamba")),
     # hybrids of attention and linear-attention or state-space layers
     *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
                    "a hybrid cache: its linear-attention or state-space layers keep convolution and recurrent "
