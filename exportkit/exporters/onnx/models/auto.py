@@ -122,18 +122,21 @@ class DerivedConfigError(ExportKitError):
     """No export config can be derived for this model type and task."""
 
 
+def _named_inputs(model_cls: type) -> list:
+    """The parameters of ``model_cls.forward`` that name an input (not self, not ``**kwargs``)."""
+    return [p for p in inspect.signature(model_cls.forward).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+
+
 def forward_parameters(model_cls: type) -> set[str]:
     """The inputs ``model_cls.forward`` names. Its ``**kwargs`` (attention options in transformers 5)
     are not inputs: a model that does not name an input does not read it."""
-    parameters = inspect.signature(model_cls.forward).parameters.values()
-    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+    return {p.name for p in _named_inputs(model_cls)}
 
 
 def required_parameters(model_cls: type) -> set[str]:
     """The inputs ``model_cls.forward`` cannot be called without (no default)."""
-    parameters = inspect.signature(model_cls.forward).parameters.values()
-    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and p.default is p.empty} - {"self"}
+    return {p.name for p in _named_inputs(model_cls) if p.default is p.empty}
 
 
 def takes_kwargs(model_cls: type) -> bool:
@@ -176,11 +179,12 @@ class AutoOnnxConfig:
         model_type = getattr(config, "model_type", None)
         if not model_type:
             raise DerivedConfigError(f"{type(config).__name__} names no model_type to derive an export config from")
-        if backing_auto_class(model_type, Task.parse(task).name) is None:
+        task_name = Task.parse(task).name
+        if backing_auto_class(model_type, task_name) is None:
             # the text config of a multimodal model, which its Auto classes build their text model
             # from (Emu3's causal LM): derived as the model type whose text config it is
             model_type = next((parent for parent in text_config_parents(type(config))
-                               if backing_auto_class(parent, Task.parse(task).name)), model_type)
+                               if backing_auto_class(parent, task_name)), model_type)
         derived = cls.derive(model_type, task, use_past=kwargs.get("use_past", False))
         try:
             return derived(config, task=task, **kwargs)
