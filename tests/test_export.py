@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import onnx
 import pytest
 import torch
@@ -502,3 +503,29 @@ def test_summed_part_caps_need_a_bounded_total_over_input_axes():
     unbounded = {**parts, "total_sequence_length": derived("total_sequence_length", sum)}
     assert summed_part_caps(unbounded, set(parts)) == {}
     assert summed_part_caps(bounded, {"sequence_length"}) == {}  # no cache input: no sum to bound
+
+
+class _RMSNormWithTinyEpsilon(torch.nn.Module):
+    def forward(self, x):
+        return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-8)
+
+
+def test_translation_keeps_an_epsilon_near_zero(tmp_path):
+    """onnxscript's no-op rule matches ``x + 0`` within abs 1e-8: the export must keep ``+ 1e-8``
+    (Helium's RMSNorm epsilon), or a row of zeros normalises to NaN."""
+    import io
+    import contextlib
+
+    import onnxruntime as ort
+
+    from exportkit.exporters.onnx.convert import _translate
+
+    module, x = _RMSNormWithTinyEpsilon(), torch.zeros(2, 4)
+    program = torch.export.export(module, (x,), strict=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        onnx_program = _translate(program, (x,), ["x"], ["y"], 18)
+    assert "Add" in [node.op_type for node in onnx_program.model.graph]
+    path = tmp_path / "norm.onnx"
+    onnx_program.save(str(path))
+    (y,) = ort.InferenceSession(str(path)).run(None, {"x": x.numpy()})
+    assert not np.isnan(y).any() and np.allclose(y, module(x).numpy())

@@ -27,8 +27,13 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # the attention reads attn_config.rope_theta, which the default attention config no longer has,
     # and clamps by clip_qkv unconditionally (DBRX checkpoints clip at 8)
     "dbrx": {"attn_config": {"kv_n_heads": 1, "rope_theta": 10000.0, "clip_qkv": 8.0}},
-    # its M-RoPE sections (temporal, height, width) must split the tiny head's rotary half
-    "cosmos3-edge-text": {"rope_parameters": {"mrope_section": [2, 1, 1]}},
+    # M-RoPE sections (temporal, height, width) must split the tiny head's rotary half (4 of
+    # head_dim 8); the checkpoints' sections split a head of 128
+    **{family: {"rope_parameters": {"mrope_section": [2, 1, 1]}}
+       for family in ("cosmos3-edge-text", "qwen2-vl-text", "qwen2-5-vl-text", "glm4v-text", "glm-image-text",
+                      "glm-ocr-text")},
+    # its rotary half is a half of the head (2 of head_dim 8)
+    "glm4v-moe-text": {"rope_parameters": {"mrope_section": [1, 1, 0]}},
     # state-space mixers: heads times head size must be the expanded width (2 * hidden_size), and the
     # groups must divide the heads
     "mamba2": {"head_dim": 16, "n_groups": 2, "state_size": 16},

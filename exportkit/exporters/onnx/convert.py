@@ -347,13 +347,51 @@ def _translate(program, args, input_names, output_names, opset: int):
     """The ExportedProgram as an ONNX program, through torch.onnx's exporter with the function
     table built once per process (see :func:`_torchlib_registry`)."""
     registry = _torchlib_registry(opset)
-    if registry is None:
-        return torch.onnx.export(program, args, input_names=input_names, output_names=output_names,
-                                 opset_version=opset, dynamo=True, optimize=True, verify=False)
-    from torch.onnx._internal.exporter import _core
+    with exact_rewrite_constants():
+        if registry is None:
+            return torch.onnx.export(program, args, input_names=input_names, output_names=output_names,
+                                     opset_version=opset, dynamo=True, optimize=True, verify=False)
+        from torch.onnx._internal.exporter import _core
 
-    return _core.export(program, args, registry=registry, input_names=input_names, output_names=output_names,
-                        optimize=True, verify=False, opset_version=opset)
+        return _core.export(program, args, registry=registry, input_names=input_names, output_names=output_names,
+                            optimize=True, verify=False, opset_version=opset)
+
+
+@contextlib.contextmanager
+def exact_rewrite_constants():
+    """onnxscript's optimizer with its rewrite rules' constants matched without an absolute tolerance.
+
+    A rule's constant matches within abs 1e-8 (and rel 1e-5), so its no-op rule deletes
+    ``x + 1e-8`` as if it were ``x + 0``: Helium's RMSNorm epsilon (1e-8) vanished, and a
+    padding token embedded as zeros normalised to NaN. Near zero only exact values match here;
+    elsewhere the relative tolerance stays.
+    """
+    try:
+        from onnxscript.rewriter import _matcher
+    except ImportError:  # another onnxscript layout: nothing to tighten
+        yield
+        return
+    matcher = getattr(_matcher, "SimplePatternMatcher", None)
+    original = getattr(matcher, "_match_constant", None)
+    if original is None:
+        yield
+        return
+
+    def match_exactly_near_zero(self, pattern_constant, value):
+        saved = getattr(pattern_constant, "_abs_tol", None)
+        if saved is None:
+            return original(self, pattern_constant, value)
+        pattern_constant._abs_tol = 0.0
+        try:
+            return original(self, pattern_constant, value)
+        finally:
+            pattern_constant._abs_tol = saved
+
+    matcher._match_constant = match_exactly_near_zero
+    try:
+        yield
+    finally:
+        matcher._match_constant = original
 
 
 @functools.lru_cache(maxsize=4)

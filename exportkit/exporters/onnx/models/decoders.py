@@ -10,6 +10,12 @@ DECLARED = {
     # MiniCPM3 divides its last states by logits_scaling before the LM head: on long batches ONNX
     # Runtime and torch round the logits apart by 1.1e-5
     "minicpm3": {"ATOL_FOR_VALIDATION": 1e-4},
+    # The text decoders of vision-language models, derived through AutoModel (no causal-LM
+    # mapping says they are decoders): under their causal mask a left-padded position attends
+    # to nothing, so what it computes is arbitrary, as for every decoder
+    **{model_type: {"PADDING_SIDES": ("left", "right"), "UNDEFINED_AT_PADDING": frozenset({"left"})}
+       for model_type in ("qwen2-vl-text", "qwen2-5-vl-text", "glm4v-text", "glm4v-moe-text", "glm-image-text",
+                          "glm-ocr-text")},
 }
 
 DECODER_TASKS = ("feature-extraction", "feature-extraction-with-past", "text-generation", "text-generation-with-past")
