@@ -39,6 +39,8 @@ TINY_SIZES: dict[str, int] = {
     "max_position_embeddings": 512, "n_positions": 512, "max_seq_len": 512,
     # images
     "image_size": 32, "patch_size": 4, "encoder_stride": 4,
+    # object queries of DETR-likes: RT-DETR and kin pick their top-k anchors of the smallest image
+    "num_queries": 8,
     # audio front ends
     "conv_dim": 32, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 2,
     # an audio encoder's position table (output frames): Whisper takes exactly twice as many input frames

@@ -23,6 +23,11 @@ NUM_LABELS = 3
 LABELLED_TASKS = {"text-classification", "token-classification", "image-classification", "audio-classification"}
 
 
+# Fields of a sub-config that its parent's defaults set: kept when the sub-config is shrunk
+# (RT-DETR's detector reads three backbone stages; the backbone's own default is its last).
+KEPT_SUB_CONFIG_FIELDS = ("out_features",)
+
+
 def _shrink(value: Any, tiny: int) -> Any:
     if isinstance(value, bool):
         return value
@@ -55,7 +60,10 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
         if name in fields and isinstance(fields[name], dict):
             sub_cls = _concrete_config_class(sub_cls, fields[name])
             if sub_cls is not None:
-                kwargs[name] = {**_tiny_kwargs(sub_cls, {}), "model_type": fields[name].get("model_type", sub_cls.model_type)}
+                # a sub-config's family declares its own overrides (Gemma 3n's text model)
+                tiny = _tiny_kwargs(sub_cls, OVERRIDES.get(str(sub_cls.model_type).replace("_", "-"), {}))
+                kwargs[name] = {**_kept_sub_config_fields(sub_cls, fields[name], tiny), **tiny,
+                                "model_type": fields[name].get("model_type", sub_cls.model_type)}
     for name, value in overrides.items():
         # a dict overrides fields of a sub-config or dict-valued field, keeping the others as
         # shrunk; one that names a model_type is a whole config, replacing it
@@ -72,6 +80,19 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
         moved = {value: vocab_size - 1 - rank for rank, value in enumerate(outside)}
         kwargs.update({name: moved[value] for name, value in token_ids.items() if value in moved})
     return kwargs
+
+
+def _kept_sub_config_fields(sub_cls: type, parent_default: dict[str, Any], tiny: dict[str, Any]) -> dict[str, Any]:
+    """The parent's choices among ``KEPT_SUB_CONFIG_FIELDS``, where the shrunk sub-config has them
+    (a backbone shrunk to fewer stages than the parent reads keeps its own default)."""
+    kept = {field: parent_default[field] for field in KEPT_SUB_CONFIG_FIELDS if parent_default.get(field)}
+    if not kept:
+        return {}
+    try:
+        sub_cls(**{**kept, **tiny})
+    except (ValueError, TypeError):
+        return {}
+    return kept
 
 
 def _per_layer_fields(fields: dict[str, Any], kwargs: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -178,11 +199,12 @@ def build(model_type: str, task: str | Task, variant: str | None = None):
         raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}" + (
             f": {found[0]} maps it to {found[1]}, which this transformers does not define" if found else ""))
     config = tiny_config(model_type, task, variant)
-    text_config_class = getattr(config, "sub_configs", {}).get("text_config")
-    if text_config_class is not None and getattr(cls, "config_class", None) is text_config_class:
-        # as transformers' Auto classes do: a text model of a multimodal type (Qwen3.5's causal
-        # LM) is built from the text config alone
-        config = config.get_text_config()
+    for name, sub_config_class in getattr(config, "sub_configs", {}).items():
+        if getattr(cls, "config_class", None) is sub_config_class and getattr(config, name, None) is not None:
+            # as transformers' Auto classes do: a model of one part of a composite type (Qwen3.5's
+            # causal LM, MusicGen's decoder) is built from that part's config alone
+            config = getattr(config, name)
+            break
     model = cls(config)
     return model, describe(model, *_sizes(config))
 

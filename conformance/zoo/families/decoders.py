@@ -16,6 +16,12 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "ministral": {"head_dim": TINY_SIZES["head_dim"]},
     "hunyuan-v1-dense": {"head_dim": TINY_SIZES["head_dim"]},
     "hunyuan-v1-moe": {"head_dim": TINY_SIZES["head_dim"]},
+    # its rotary embedding reads the parameters of each layer type, which the default leaves empty
+    "cohere-compass-text": {"rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 10000.0}}},
+    # the last num_kv_shared_layers layers reuse the caches of the last earlier layer of their type:
+    # the layers before them must hold both types
+    "gemma3n-text": {"num_hidden_layers": 4, "num_kv_shared_layers": 2,
+                     "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]},
     # the router's top-k and the expert counts default to None
     "deepseek-v2": {"num_experts_per_tok": TINY_SIZES["num_experts_per_tok"]},
     "dots1": {"n_routed_experts": TINY_SIZES["n_routed_experts"], "num_experts_per_tok": TINY_SIZES["num_experts_per_tok"],
