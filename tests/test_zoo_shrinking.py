@@ -44,3 +44,16 @@ def test_m_rope_sections_split_the_tiny_heads_rotary_half():
         config = tiny_config(model_type)
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         assert sum(config.rope_parameters["mrope_section"]) == head_dim // 2, model_type
+
+
+def test_kv_shared_layers_have_no_cache_of_their_own():
+    # Gemma 3n's last num_kv_shared_layers attend with an earlier layer's keys and values
+    from exportkit import TasksManager
+
+    config = tiny_config("gemma3n-text", "text-generation")
+    constructor = TasksManager.get_exporter_config_constructor(
+        "onnx", model_type="gemma3n-text", task="text-generation-with-past", library_name="transformers")
+    export_config = constructor(config)
+    cached = config.num_hidden_layers - config.num_kv_shared_layers
+    assert [name for name in export_config.inputs if name.startswith("past_key_values.")] == [
+        f"past_key_values.{layer}.{kind}" for layer in range(cached) for kind in ("key", "value")]

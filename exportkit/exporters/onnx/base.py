@@ -98,7 +98,10 @@ class OnnxConfigWithPast(OnnxConfig):
 
     @property
     def num_layers(self) -> int:
-        return self._normalized_config.num_layers
+        """The layers that keep a cache: Gemma 3n's last ``num_kv_shared_layers`` attend with the
+        keys and values of an earlier layer of their kind and cache nothing of their own."""
+        shared = getattr(self._normalized_config.config, "num_kv_shared_layers", None) or 0
+        return self._normalized_config.num_layers - shared
 
     @property
     def caches_latents(self) -> bool:
