@@ -539,6 +539,12 @@ def test_the_exportable_shifts_right_are_the_modelling_code_s(length):
         vocab_size=99, d_model=16, d_kv=4, d_ff=8, num_layers=1, num_heads=2, decoder_start_token_id=0))
     specs = {spec.name: spec for spec in shift_right_patches(t5)}
     assert torch.equal(specs["_shift_right"].custom_op(ids), t5._shift_right(ids))
+    # T5Gemma's decoder starts from its decoder sub-config's bos token (no decoder_start_token_id)
+    from conformance.zoo.transformers_zoo import build
+
+    t5gemma, _ = build("t5gemma", "text-classification")
+    specs = {spec.name: spec for spec in shift_right_patches(t5gemma) if spec.o is t5gemma}
+    assert torch.equal(specs["_shift_right"].custom_op(ids), t5gemma._shift_right(ids))
 
 
 @pytest.mark.parametrize("module_name", ["mamba", "falcon_mamba", "jamba", "zamba"])

@@ -131,7 +131,12 @@ def _shift_right_wrapping_the_last_token(input_ids: torch.Tensor, pad_token_id: 
 
 def _shift_right_method(model: torch.nn.Module):
     def shift(input_ids):
-        return _shift_right(input_ids, model.config.pad_token_id, model.config.decoder_start_token_id)
+        config = model.config
+        decoder = getattr(config, "decoder", None)
+        if getattr(config, "decoder_start_token_id", None) is None and decoder is not None:
+            # T5Gemma's decoder starts from its decoder sub-config's bos token and pads with its pad token
+            return _shift_right(input_ids, decoder.pad_token_id, decoder.bos_token_id)
+        return _shift_right(input_ids, config.pad_token_id, config.decoder_start_token_id)
     return shift
 
 
