@@ -62,19 +62,31 @@ class DummyInputGenerator:
 
 class DummyTextInputGenerator(DummyInputGenerator):
     SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "encoder_attention_mask",
-                             "lang_ids")
+                             "lang_ids", "bbox")
 
     def generate(self, spec, shape, rng):
         if spec.name == "input_ids":
             return self.token_ids(shape, rng)
         if spec.name == "lang_ids":  # X-MOD: each row's language, an index into the config's languages
             return self.random_int(shape, len(self.normalized_config.languages), rng)
+        if spec.name == "bbox":
+            return self.boxes(shape, rng)
         if spec.name == "token_type_ids":
             types = self.normalized_config.type_vocab_size if self.normalized_config.has("type_vocab_size") else 1
             return self.random_int(shape, types, rng)
         if spec.name == "position_ids":
             return torch.arange(shape[-1], dtype=self.int_dtype).expand(shape).contiguous()
         return self.ones(shape)  # masks: all ones here; the config pads them (ExporterConfig._apply_padding)
+
+
+    def boxes(self, shape, rng: torch.Generator) -> torch.Tensor:
+        """Each token's box (x0, y0, x1, y1) on a page of ``max_2d_position_embeddings`` positions
+        a side (LayoutLM's 0-1000 grid): corners in order, so widths and heights are sizes too."""
+        side = self.normalized_config.max_2d_position_embeddings if self.normalized_config.has(
+            "max_2d_position_embeddings") else 1024
+        corners = self.random_int((*shape[:-1], 2, 2), side, rng)  # two (x, y) points per token
+        low, high = corners.min(dim=-2).values, corners.max(dim=-2).values
+        return torch.cat([low, high], dim=-1).to(self.int_dtype)
 
 
 class DummyDecoderTextInputGenerator(DummyInputGenerator):

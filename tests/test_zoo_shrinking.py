@@ -57,3 +57,19 @@ def test_kv_shared_layers_have_no_cache_of_their_own():
     cached = config.num_hidden_layers - config.num_kv_shared_layers
     assert [name for name in export_config.inputs if name.startswith("past_key_values.")] == [
         f"past_key_values.{layer}.{kind}" for layer in range(cached) for kind in ("key", "value")]
+
+
+def test_document_models_take_each_tokens_box():
+    # LayoutLM and kin embed each token's page position: the export takes bbox, boxes in order
+    from exportkit import TasksManager
+
+    for model_type, task in (("layoutlm", "token-classification"), ("lilt", "text-classification"),
+                             ("layoutlmv3", "question-answering")):
+        config = tiny_config(model_type, task)
+        export_config = TasksManager.get_exporter_config_constructor(
+            "onnx", model_type=model_type, task=task, library_name="transformers")(config)
+        assert export_config.inputs["bbox"] == {0: "batch_size", 1: "sequence_length"}, model_type
+        boxes = export_config.generate_dummy_inputs(batch_size=3, sequence_length=7)["bbox"]
+        assert boxes.shape == (3, 7, 4) and not boxes.is_floating_point()
+        assert (boxes[..., 0] <= boxes[..., 2]).all() and (boxes[..., 1] <= boxes[..., 3]).all()
+        assert boxes.min() >= 0 and boxes.max() < config.max_2d_position_embeddings

@@ -87,7 +87,8 @@ class ExporterConfig:
     # Value kind of inputs whose name does not say it ("int" for ids and masks).
     INT_INPUTS: ClassVar[frozenset[str]] = frozenset(
         {"input_ids", "attention_mask", "token_type_ids", "position_ids", "decoder_input_ids",
-         "decoder_attention_mask", "encoder_attention_mask", "pixel_mask", "input_features_mask", "lang_ids"}
+         "decoder_attention_mask", "encoder_attention_mask", "pixel_mask", "input_features_mask", "lang_ids",
+         "bbox"}
     )
 
     def __init__(

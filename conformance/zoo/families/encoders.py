@@ -9,6 +9,9 @@ from conformance.known_failures import KnownFailure
 from ..sizes import TINY_SIZES
 
 OVERRIDES: dict[str, dict[str, Any]] = {
+    # LayoutLMv3 embeds each box as four coordinates and two extents, together its width:
+    # 4 * 4 + 2 * 8 = 32
+    "layoutlmv3": {"coordinate_size": 4, "shape_size": 8},
     # MPNet's attention computes 32 relative-position buckets whatever its config says.
     "mpnet": {"relative_attention_num_buckets": 32},
     # SqueezeBERT's first grouped convolution takes the embeddings as they are (no projection), and

@@ -66,6 +66,8 @@ class TextEncoderOnnxConfig(OnnxConfig):
             **super().axis_table(),
             "sequence_length": sequence_axis(self._normalized_config, reserved_positions=self.reserved_positions()),
             "num_choices": Axis("num_choices", default=4, min=1, max=8),
+            # a token's box on its page (LayoutLM and kin): x0, y0, x1, y1
+            "box_coordinates": Axis.static("box_coordinates", 4),
         }
 
     @property
