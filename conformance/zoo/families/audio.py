@@ -12,6 +12,10 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "kyutai-speech-to-text": {"ffn_dim": 64},
     # the quantizer has no projections: its codebooks are as wide as the model
     "wavtokenizer": {"codebook_dim": 32},
+    "wavtokenizer-encoder": {"codebook_dim": 32},
+    # the codec's upsampling convolution is depthwise: one group per channel of the model's width
+    "mimi": {"upsample_groups": 32},
+    "pocket-tts-audio-tokenizer": {"upsample_groups": 32},
     # flow heads conditioned on the backbone's hidden states, and a diarization head on the audio
     # encoder's: their widths must be the tiny backbone's
     "gradium-phonon-tts": {"flow_head_config": {"condition_dim": 32}},

@@ -40,6 +40,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
                       "glm-ocr-text")},
     # its rotary half is a half of the head (2 of head_dim 8)
     "glm4v-moe-text": {"rope_parameters": {"mrope_section": [1, 1, 0]}},
+    # its sections split the rotary half of the latent attention's rope part (2 of qk_rope_head_dim 4)
+    "hy-v4-vl-text": {"rope_parameters": {"mrope_section": [1, 1, 0]}},
     # state-space mixers: heads times head size must be the expanded width (2 * hidden_size), and the
     # groups must divide the heads
     "mamba2": {"head_dim": 16, "n_groups": 2, "state_size": 16},

@@ -10,6 +10,10 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # its vision and audio adapters project the towers' widths into the text model's
     "dots3-note": {"vision_config": {"adapter_in_dim": 32, "adapter_out_dim": 32},
                    "audio_config": {"adapter_input_size": 32, "adapter_out_dim": 32}},
+    # Kosmos-2's text decoder names its depth and heads "layers" and "attention_heads"; Kosmos-2.5
+    # resamples each image to latent_query_num tokens (2,048 by default)
+    "kosmos-2": {"text_config": {"layers": 2, "attention_heads": 4}},
+    "kosmos-2.5": {"text_config": {"layers": 2, "attention_heads": 4}, "latent_query_num": 8},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {}
