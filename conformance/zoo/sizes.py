@@ -28,6 +28,9 @@ TINY_SIZES: dict[str, int] = {
     "d_kv": 16,
     # an explicit per-head size (Qwen3, Gemma: 128 and more) shrinks with the width it divides
     "head_dim": 8,
+    # linear attention (gated delta rule: Qwen3-Next, Qwen3.5, OLMo-Hybrid): its own heads, fewer
+    # key than value heads as in the real models, and the per-head sizes of its recurrent state
+    "linear_num_key_heads": 2, "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 8,
     # depths
     "num_hidden_layers": 2, "num_layers": 2, "num_decoder_layers": 2, "n_layer": 2, "n_layers": 2,
     "encoder_layers": 2, "decoder_layers": 2, "depths": 1,  # per stage: one block each

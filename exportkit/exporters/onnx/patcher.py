@@ -214,11 +214,13 @@ def selective_scan_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     return specs
 
 
-def _while_exporting(original):
-    """The scan over time under torch.export; ``original`` otherwise (TorchScript's tracer, which
-    cannot trace a ``scan``, unrolls either)."""
-    def selective_scan(*args, **kwargs):
+def _while_exporting(original, replacement=None):
+    """``replacement`` (the scan over time) under torch.export; ``original`` otherwise
+    (TorchScript's tracer, which cannot trace a ``scan``, unrolls either)."""
+    replacement = replacement or _selective_scan_over_time
+
+    def dispatch(*args, **kwargs):
         if torch.compiler.is_exporting():
-            return _selective_scan_over_time(*args, **kwargs)
+            return replacement(*args, **kwargs)
         return original(*args, **kwargs)
-    return selective_scan
+    return dispatch

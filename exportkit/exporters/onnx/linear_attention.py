@@ -1,0 +1,223 @@
+"""Linear-attention layers exported with their sequence length dynamic.
+
+transformers computes the delta rules of Qwen3-Next, Qwen3.5, OLMo-Hybrid and kin (gated delta
+rule) and of Kimi Linear, GLM-5 Next and Bailing (Kimi delta attention) chunk by chunk, with a
+Python loop over the chunks, which tracing unrolls: an export kept its example's count of
+chunks, so its length. While a model is exported (dynamo only), each of its modelling modules'
+chunked rule is replaced by the same rule with that loop as a ``scan``, the count of chunks
+derived from the length, and no in-place writes. Each rewrite computes what transformers'
+function does, chunk by chunk in the same order; ``tests/test_recurrences.py`` holds them equal.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+
+import torch
+
+from .patcher import PatchingSpec, _while_exporting
+
+
+def _unit_lower_triangular_inverse(matrix: torch.Tensor) -> torch.Tensor:
+    """The inverse of unit lower-triangular ``(..., n, n)`` matrices, by blocks of doubling size:
+    the inverse of ``[[A, 0], [C, B]]`` is ``[[A⁻¹, 0], [-B⁻¹ C A⁻¹, B⁻¹]]``.
+
+    There is no ONNX triangular solve, and forward substitution writes rows in place, which
+    torch.export guards on the leading sizes: this is matrix products and concatenations only.
+    """
+    size = matrix.shape[-1]
+    padded = 1 << max(size - 1, 0).bit_length()
+    if padded != size:  # a power of two, with an identity block below
+        matrix = torch.nn.functional.pad(matrix, (0, padded - size, 0, padded - size))
+        matrix = matrix + torch.diag(torch.cat([matrix.new_zeros(size), matrix.new_ones(padded - size)]))
+    inverse = matrix.new_ones(*matrix.shape[:-2], padded, 1, 1)  # the diagonal blocks' inverses, of size 1
+    block = 1
+    while block < padded:
+        count = padded // (2 * block)
+        tiles = matrix.reshape(*matrix.shape[:-2], count, 2 * block, count, 2 * block)
+        diagonal = torch.diagonal(tiles, dim1=-4, dim2=-2).movedim(-1, -3)  # (..., count, 2 block, 2 block)
+        # copies of the strided views: a product of views asks whether the leading sizes are one
+        lower, upper_inverse, lower_inverse = (view.clone(memory_format=torch.contiguous_format) for view in (
+            diagonal[..., block:, :block], inverse[..., 0::2, :, :], inverse[..., 1::2, :, :]))
+        corner = -(lower_inverse @ lower @ upper_inverse)
+        inverse = torch.cat([torch.cat([upper_inverse, torch.zeros_like(corner)], dim=-1),
+                             torch.cat([corner, lower_inverse], dim=-1)], dim=-2)
+        block *= 2
+    return inverse[..., 0, :size, :size]
+
+
+def _chunked(length, chunk_size: int, *tensors: torch.Tensor) -> list[torch.Tensor]:
+    """``(batch, heads, length, ...)`` tensors as ``(batch, heads, chunks, chunk_size, ...)``, the
+    last chunk zero-padded. The count is ``ceil(length / chunk_size)`` and the padding whatever
+    fills that many: transformers pads by ``(-length) % chunk_size`` and leaves the count to a
+    division the symbolic shapes cannot simplify."""
+    chunks = (length + chunk_size - 1) // chunk_size
+    padding = chunks * chunk_size - length
+    chunked = []
+    for x in tensors:
+        trailing = x.shape[3:]
+        x = torch.nn.functional.pad(x, (0, 0) * len(trailing) + (0, padding))
+        chunked.append(x.reshape(*x.shape[:2], chunks, chunk_size, *trailing))
+    return chunked
+
+
+def _unchunked(outputs: torch.Tensor, length) -> torch.Tensor:
+    """The ``scan``'s stacked ``(chunks, batch, heads, chunk_size, dim)`` outputs as ``(batch,
+    length, heads, dim)``: the padding dropped by gathering the first ``length`` positions (a slice
+    would leave the length as min(length, padded length), which the symbolic shapes cannot simplify)."""
+    chunks, batch, heads, chunk_size, dim = outputs.shape
+    # a copy, then a view: reshaping the permuted scan outputs directly asks whether there is one chunk
+    outputs = outputs.movedim(0, 2).clone(memory_format=torch.contiguous_format)
+    outputs = outputs.reshape(batch, heads, chunks * chunk_size, dim)
+    return outputs.index_select(2, torch.arange(length, device=outputs.device)).transpose(1, 2)
+
+
+def _scan_over_chunks(step, state, *per_chunk: torch.Tensor):
+    """``scan`` ``step`` over dimension 2 (the chunks) of each tensor in ``per_chunk``."""
+    from torch._higher_order_ops.scan import scan
+
+    # chunk-major copies: a chunk of a strided view has strides that depend on the count of chunks
+    return scan(step, state, tuple(x.movedim(2, 0).clone(memory_format=torch.contiguous_format) for x in per_chunk))
+
+
+def _as_float_heads_first(*tensors: torch.Tensor) -> list[torch.Tensor]:
+    return [x.transpose(1, 2).to(torch.float32, memory_format=torch.contiguous_format) for x in tensors]
+
+
+def _initial_state(initial_state, like: torch.Tensor, *shape) -> torch.Tensor:
+    if initial_state is None:
+        return torch.zeros(*shape, dtype=like.dtype, device=like.device)
+    return initial_state.to(like)
+
+
+def _gated_delta_rule_over_chunks(query, key, value, g, beta, chunk_size=64, initial_state=None,
+                                  output_final_state=False, use_qk_l2norm_in_kernel=False, *, l2norm, **kwargs):
+    """transformers' ``torch_chunk_gated_delta_rule``, its pass over chunks a ``scan``. One decay per head."""
+    dtype = query.dtype
+    batch, length, key_heads, _ = key.shape
+    value_heads = value.shape[-2]
+    if key_heads != value_heads:  # grouped value heads: each query/key head serves consecutive value heads
+        query = query.repeat_interleave(value_heads // key_heads, dim=2)
+        key = key.repeat_interleave(value_heads // key_heads, dim=2)
+    query, key, value, beta, decay = _as_float_heads_first(query, key, value, beta, g)
+    if use_qk_l2norm_in_kernel:
+        query, key = l2norm(query, dim=-1, eps=1e-6), l2norm(key, dim=-1, eps=1e-6)
+    query = query * query.shape[-1] ** -0.5
+    query, key, k_beta, v_beta, decay = _chunked(length, chunk_size, query, key, key * beta.unsqueeze(-1),
+                                                 value * beta.unsqueeze(-1), decay)
+    decay = decay.cumsum(dim=-1)  # within each chunk, in log space
+
+    # within each chunk: the decays between positions, masked to the causal (lower) triangle
+    future = torch.ones(chunk_size, chunk_size, dtype=torch.bool, device=query.device).triu(1)
+    pairwise_decay = (decay.unsqueeze(-1) - decay.unsqueeze(-2)).masked_fill(future, float("-inf")).exp()
+    system = (k_beta @ key.transpose(-1, -2)) * pairwise_decay
+    intra_chunk = (query @ key.transpose(-1, -2)) * pairwise_decay
+    inverse = _unit_lower_triangular_inverse(system.tril(-1) + torch.eye(chunk_size, device=system.device))
+    new_values, k_decayed = inverse @ v_beta, inverse @ (k_beta * decay.exp().unsqueeze(-1))
+    query = query * decay.exp().unsqueeze(-1)
+    key = key * (decay[..., -1:] - decay).exp().unsqueeze(-1)
+    chunk_decay = decay[..., -1].exp()[..., None, None]
+
+    def step(state, chunk):
+        q, k, values, k_decay, attention, state_decay = chunk
+        correction = values - k_decay @ state
+        return state * state_decay + k.transpose(-1, -2) @ correction, q @ state + attention @ correction
+
+    state = _initial_state(initial_state, new_values, batch, value_heads, key.shape[-1], v_beta.shape[-1])
+    state, outputs = _scan_over_chunks(step, state, query, key, new_values, k_decayed, intra_chunk, chunk_decay)
+    output = _unchunked(outputs, length).to(dtype, memory_format=torch.contiguous_format)
+    return output, (state if output_final_state else None)
+
+
+def _kimi_delta_attention_over_chunks(query, key, value, g, beta, chunk_size=64, initial_state=None,
+                                      output_final_state=False, use_qk_l2norm_in_kernel=False, *, l2norm, **kwargs):
+    """transformers' ``chunk_kimi_delta_attention``, its pass over chunks a ``scan``. A decay per
+    head and key channel."""
+    dtype = query.dtype
+    query, key, value, beta, decay = _as_float_heads_first(query, key, value, beta, g)
+    if use_qk_l2norm_in_kernel:
+        query, key = l2norm(query, dim=-1, eps=1e-6), l2norm(key, dim=-1, eps=1e-6)
+    batch, heads, length, key_dim = key.shape
+    query = query * query.shape[-1] ** -0.5
+    query, key, k_beta, v_beta, decay = _chunked(length, chunk_size, query, key, key * beta.unsqueeze(-1),
+                                                 value * beta.unsqueeze(-1), decay)
+    decay = decay.cumsum(dim=-2)  # within each chunk, per key channel, in log space
+
+    future = torch.ones(chunk_size, chunk_size, dtype=torch.bool, device=query.device).triu(1)
+    now_or_future = torch.ones(chunk_size, chunk_size, dtype=torch.bool, device=query.device).triu(0)
+    pairwise_decay = (decay.unsqueeze(-2) - decay.unsqueeze(-3)).masked_fill(future[..., None], float("-inf")).exp()
+    system = (k_beta.unsqueeze(-2) * key.unsqueeze(-3) * pairwise_decay).sum(dim=-1).masked_fill(now_or_future, 0)
+    intra_chunk = (query.unsqueeze(-2) * key.unsqueeze(-3) * pairwise_decay).sum(dim=-1).masked_fill(future, 0)
+    inverse = _unit_lower_triangular_inverse(system + torch.eye(chunk_size, device=system.device))
+    new_values, k_decayed = inverse @ v_beta, inverse @ (k_beta * decay.exp())
+
+    def step(state, chunk):
+        q, k, values, k_decay, attention, chunk_decay = chunk
+        correction = values - k_decay @ state
+        output = (q * chunk_decay.exp()) @ state + attention @ correction
+        state = (state * chunk_decay[..., -1, :].exp().unsqueeze(-1)
+                 + (k * (chunk_decay[..., -1:, :] - chunk_decay).exp()).transpose(-1, -2) @ correction)
+        return state, output
+
+    state = _initial_state(initial_state, new_values, batch, heads, key_dim, v_beta.shape[-1])
+    state, outputs = _scan_over_chunks(step, state, query, key, new_values, k_decayed, intra_chunk, decay)
+    output = _unchunked(outputs, length).to(dtype, memory_format=torch.contiguous_format)
+    return output, (state if output_final_state else None)
+
+
+# transformers' chunked rules, by name, with the parameters each rewrite takes
+CHUNKED_RULES = {
+    "torch_chunk_gated_delta_rule": _gated_delta_rule_over_chunks,
+    "chunk_kimi_delta_attention": _kimi_delta_attention_over_chunks,
+}
+CHUNKED_RULE_PARAMETERS = ("query", "key", "value", "g", "beta", "chunk_size", "initial_state",
+                           "output_final_state", "use_qk_l2norm_in_kernel", "kwargs")
+
+
+def chunked_rule_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export the chunked delta rule of each modelling module of ``model`` that has one as its
+    rewrite over chunks (:data:`CHUNKED_RULES`), with the module's own ``l2norm``."""
+    specs = []
+    for module in {sys.modules.get(type(m).__module__) for m in model.modules()}:
+        for name, rewrite in CHUNKED_RULES.items():
+            function = getattr(module, name, None)
+            if callable(function) and tuple(inspect.signature(function).parameters) == CHUNKED_RULE_PARAMETERS:
+                replacement = functools.partial(rewrite, l2norm=module.l2norm)
+                specs.append(PatchingSpec(o=module, name=name, op_wrapper=functools.partial(
+                    _while_exporting, replacement=replacement)))
+    if specs:
+        # The count of chunks is derived from the length: capture would guard it against 1 (a
+        # dimension of one broadcasts) and keep the example's count. Size-oblivious reasoning
+        # treats a dimension of one as any other; the certifier runs sequences of one chunk.
+        import torch.fx.experimental._config as symbolic_shapes_config
+
+        specs.append(PatchingSpec(o=symbolic_shapes_config, name="backed_size_oblivious", custom_op=True))
+    return specs
+
+
+def _recurrent_attention_mask(config, inputs_embeds, attention_mask, cache=None, **kwargs):
+    """transformers' mask of the padding a linear-attention or state-space layer zeroes, as one
+    graph for every length: the mask's last ``inputs_embeds.shape[1]`` columns.
+
+    transformers returns no mask for a single token (a decoded token is never padding) and for an
+    all-ones mask outside tracing: torch.export would keep its example's side of the first
+    branch. Multiplying by a mask of ones is the identity, so both give the same outputs.
+    """
+    if attention_mask is None or attention_mask.ndim != 2:
+        return None
+    return attention_mask[:, attention_mask.shape[1] - inputs_embeds.shape[1]:]
+
+
+def recurrent_mask_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export the recurrent layers' padding mask of each modelling module of ``model`` that uses
+    transformers' ``create_recurrent_attention_mask`` as :func:`_recurrent_attention_mask`."""
+    try:
+        from transformers.masking_utils import create_recurrent_attention_mask
+    except ImportError:
+        return []
+    return [PatchingSpec(o=module, name="create_recurrent_attention_mask", op_wrapper=functools.partial(
+                _while_exporting, replacement=_recurrent_attention_mask))
+            for module in {sys.modules.get(type(m).__module__) for m in model.modules()}
+            if getattr(module, "create_recurrent_attention_mask", None) is create_recurrent_attention_mask]

@@ -1,0 +1,112 @@
+"""Linear-attention recurrences rewritten for torch.export: the same outputs as transformers'
+own code, and a graph that keeps the sequence length dynamic."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+
+import pytest
+import torch
+
+from exportkit.exporters.onnx.linear_attention import (
+    CHUNKED_RULE_PARAMETERS,
+    CHUNKED_RULES,
+    _recurrent_attention_mask,
+    _unit_lower_triangular_inverse,
+)
+
+# every modelling module of transformers with a chunked delta rule, and its rule
+CHUNKED_RULE_MODULES = {
+    **{name: "torch_chunk_gated_delta_rule"
+       for name in ("qwen3_next", "qwen3_5", "qwen3_5_moe", "olmo_hybrid", "lara_mini", "qwen4_exp")},
+    **{name: "chunk_kimi_delta_attention" for name in ("kimi_linear", "glm5_next", "bailing_hybrid")},
+}
+
+
+def _modelling_module(name: str):
+    return importlib.import_module(f"transformers.models.{name}.modeling_{name}")
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 64, 100])
+def test_the_blockwise_inverse_inverts_unit_lower_triangular_matrices(size):
+    rng = torch.Generator().manual_seed(size)
+    matrix = torch.randn(3, 2, size, size, generator=rng, dtype=torch.float64).tril(-1) * 0.3 + torch.eye(
+        size, dtype=torch.float64)
+    inverse = _unit_lower_triangular_inverse(matrix)
+    assert inverse.shape == matrix.shape
+    torch.testing.assert_close(inverse, torch.linalg.inv(matrix), rtol=1e-9, atol=1e-9)
+    assert torch.equal(inverse, inverse.tril()), "the inverse of a lower-triangular matrix is lower-triangular"
+
+
+@pytest.mark.parametrize("module_name", sorted(CHUNKED_RULE_MODULES))
+def test_the_modelling_modules_chunked_rule_has_the_rewritten_signature(module_name):
+    rule = getattr(_modelling_module(module_name), CHUNKED_RULE_MODULES[module_name])
+    assert tuple(inspect.signature(rule).parameters) == CHUNKED_RULE_PARAMETERS
+
+
+@pytest.mark.parametrize("length", [1, 5, 64, 70, 130])  # one chunk, a full chunk, several with a padded last
+@pytest.mark.parametrize("module_name", ["qwen3_next", "olmo_hybrid", "kimi_linear"])
+def test_the_rule_over_chunks_is_the_modelling_code_s(module_name, length):
+    module, name = _modelling_module(module_name), CHUNKED_RULE_MODULES[module_name]
+    rule, rewrite = getattr(module, name), functools.partial(CHUNKED_RULES[name], l2norm=module.l2norm)
+    rng = torch.Generator().manual_seed(length)
+    batch, key_heads, value_heads, key_dim, value_dim = 2, 2, 4, 16, 6
+    if name == "chunk_kimi_delta_attention":  # one head count, a decay per key channel
+        key_heads, decay_shape = value_heads, (batch, length, value_heads, key_dim)
+    else:  # grouped value heads, a decay per head
+        decay_shape = (batch, length, value_heads)
+    query, key = (torch.randn(batch, length, key_heads, key_dim, generator=rng) for _ in range(2))
+    value = torch.randn(batch, length, value_heads, value_dim, generator=rng)
+    decay = -torch.rand(*decay_shape, generator=rng) * 0.1
+    beta = torch.rand(batch, length, value_heads, generator=rng)
+    state = torch.randn(batch, value_heads, key_dim, value_dim, generator=rng)
+    kwargs = {"g": decay, "beta": beta, "use_qk_l2norm_in_kernel": True}
+    expected_output, expected_state = rule(query, key, value, initial_state=state, output_final_state=True, **kwargs)
+    output, final_state = rewrite(query, key, value, initial_state=state, output_final_state=True, **kwargs)
+    torch.testing.assert_close(output, expected_output, rtol=0, atol=1e-5)
+    torch.testing.assert_close(final_state, expected_state, rtol=0, atol=1e-5)
+    # from a zero state, and without asking for the final one
+    output, no_state = rewrite(query, key, value, **kwargs)
+    torch.testing.assert_close(output, rule(query, key, value, **kwargs)[0], rtol=0, atol=1e-5)
+    assert no_state is None
+
+
+def test_the_gated_delta_rule_exports_with_its_length_dynamic():
+    """Exported at 7 positions (two chunks of 4), the graph computes 2, 4, 9 and 13 positions:
+    the count of chunks follows the length."""
+    import torch.fx.experimental._config as symbolic_shapes_config
+
+    module = _modelling_module("qwen3_next")
+    rewrite = functools.partial(CHUNKED_RULES["torch_chunk_gated_delta_rule"], l2norm=module.l2norm)
+
+    class GatedDeltaRule(torch.nn.Module):
+        def forward(self, query, key, value, decay, beta):
+            return rewrite(query, key, value, g=decay, beta=beta, chunk_size=4)[0]
+
+    def inputs(length):
+        rng = torch.Generator().manual_seed(length)
+        return (torch.randn(1, length, 2, 8, generator=rng), torch.randn(1, length, 2, 8, generator=rng),
+                torch.randn(1, length, 2, 8, generator=rng), -torch.rand(1, length, 2, generator=rng),
+                torch.rand(1, length, 2, generator=rng))
+
+    length = torch.export.Dim("length", min=2, max=64)
+    with symbolic_shapes_config.patch(backed_size_oblivious=True):
+        program = torch.export.export(GatedDeltaRule(), inputs(7), dynamic_shapes=[{1: length}] * 5, strict=False)
+    for other in (2, 4, 9, 13):
+        torch.testing.assert_close(program.module()(*inputs(other)), GatedDeltaRule()(*inputs(other)))
+
+
+def test_the_recurrent_mask_zeroes_what_transformers_zeroes():
+    from transformers.masking_utils import create_recurrent_attention_mask
+
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    embeds = torch.zeros(2, 3, 4)
+    assert torch.equal(_recurrent_attention_mask(None, embeds, mask),
+                       create_recurrent_attention_mask(None, embeds, mask))
+    # where transformers skips the mask (one token, or no padding), the rewritten mask is all ones
+    for mask, length in ((torch.ones(2, 5, dtype=torch.long), 5), (mask, 1)):
+        assert create_recurrent_attention_mask(None, torch.zeros(2, length, 4), mask) is None
+        assert _recurrent_attention_mask(None, torch.zeros(2, length, 4), mask).eq(1).all()
+    assert _recurrent_attention_mask(None, embeds, None) is None
