@@ -110,3 +110,31 @@ def test_the_recurrent_mask_zeroes_what_transformers_zeroes():
         assert create_recurrent_attention_mask(None, torch.zeros(2, length, 4), mask) is None
         assert _recurrent_attention_mask(None, torch.zeros(2, length, 4), mask).eq(1).all()
     assert _recurrent_attention_mask(None, embeds, None) is None
+
+
+@pytest.mark.parametrize("length", [1, 5, 16, 21, 40])  # one chunk, a full chunk, several with a padded last
+def test_the_mamba2_chunk_scan_over_length_is_the_modelling_code_s(length):
+    from exportkit.exporters.onnx.linear_attention import (
+        MAMBA2_CHUNK_SCAN_PARAMETERS,
+        _mamba2_chunk_scan_over_length,
+    )
+
+    module = _modelling_module("mamba2")
+    assert tuple(inspect.signature(module.mamba2_chunk_scan).parameters) == MAMBA2_CHUNK_SCAN_PARAMETERS
+    rng = torch.Generator().manual_seed(length)
+    batch, heads, head_dim, groups, state_size = 2, 4, 3, 2, 5
+    hidden = torch.randn(batch, length, heads, head_dim, generator=rng)
+    dt = torch.randn(batch, length, heads, generator=rng)
+    A = -torch.rand(heads, generator=rng)
+    B, C = (torch.randn(batch, length, groups, state_size, generator=rng) for _ in range(2))
+    kwargs = {"chunk_size": 16, "D": torch.randn(heads, generator=rng), "dt_bias": torch.randn(heads, generator=rng),
+              "dt_softplus": True, "dt_limit": (0.0, float("inf"))}
+    initial = torch.randn(batch, heads, head_dim, state_size, generator=rng)
+    expected, expected_state = module.mamba2_chunk_scan(hidden, dt, A, B, C, initial_states=initial,
+                                                        return_final_states=True, **kwargs)
+    output, final_state = _mamba2_chunk_scan_over_length(hidden, dt, A, B, C, initial_states=initial,
+                                                         return_final_states=True, **kwargs)
+    torch.testing.assert_close(output, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(final_state, expected_state, rtol=0, atol=1e-5)
+    torch.testing.assert_close(_mamba2_chunk_scan_over_length(hidden, dt, A, B, C, **kwargs),
+                               module.mamba2_chunk_scan(hidden, dt, A, B, C, **kwargs), rtol=0, atol=1e-5)

@@ -1,12 +1,13 @@
-"""Linear-attention layers exported with their sequence length dynamic.
+"""Linear-attention and state-space layers exported with their sequence length dynamic.
 
 transformers computes the delta rules of Qwen3-Next, Qwen3.5, OLMo-Hybrid and kin (gated delta
 rule) and of Kimi Linear, GLM-5 Next and Bailing (Kimi delta attention) chunk by chunk, with a
 Python loop over the chunks, which tracing unrolls: an export kept its example's count of
 chunks, so its length. While a model is exported (dynamo only), each of its modelling modules'
 chunked rule is replaced by the same rule with that loop as a ``scan``, the count of chunks
-derived from the length, and no in-place writes. Each rewrite computes what transformers'
-function does, chunk by chunk in the same order; ``tests/test_recurrences.py`` holds them equal.
+derived from the length, and no in-place writes; Mamba-2's chunk scan, which has no loop, gets
+the same count of chunks. Each rewrite computes what transformers' function does, chunk by
+chunk in the same order; ``tests/test_recurrences.py`` holds them equal.
 """
 
 from __future__ import annotations
@@ -167,6 +168,66 @@ def _kimi_delta_attention_over_chunks(query, key, value, g, beta, chunk_size=64,
     return output, (state if output_final_state else None)
 
 
+def _segment_sum(x: torch.Tensor) -> torch.Tensor:
+    """``out[..., i, j]`` = the sum of ``x[..., j + 1 : i + 1]`` for ``j <= i``, else -inf (Mamba-2's
+    stable segment sum: a masked cumulative sum, not a difference of cumulative sums)."""
+    size = x.shape[-1]
+    x = x[..., None].expand(*x.shape, size)
+    x = x.masked_fill(~torch.ones(size, size, dtype=torch.bool, device=x.device).tril(-1), 0).cumsum(dim=-2)
+    return x.masked_fill(~torch.ones(size, size, dtype=torch.bool, device=x.device).tril(0), float("-inf"))
+
+
+def _mamba2_chunk_scan_over_length(hidden_states, dt, A, B, C, chunk_size, D=None, dt_bias=None,
+                                   initial_states=None, dt_softplus=False, dt_limit=(0.0, float("inf")),
+                                   return_final_states=False, **kwargs):
+    """transformers' ``mamba2_chunk_scan`` (Mamba-2's state-space duality: Bamba, Zamba2, Falcon-H1,
+    Nemotron-H, Granite-MoE-Hybrid), its chunks counted as ``ceil(length / chunk_size)``.
+
+    It has no loop to unroll: its chunks pass their states on by a product with the decays
+    between chunks. What kept the example's length was the padding: the count of chunks left to
+    a division the symbolic shapes cannot simplify, and a branch on whether there is padding.
+    """
+    batch, length, heads, head_dim = hidden_states.shape
+    groups = B.shape[2]
+    if dt_bias is not None:
+        dt = dt + dt_bias.to(dt.dtype)
+    if dt_softplus:
+        dt = torch.nn.functional.softplus(dt)
+    dt = torch.clamp(dt, min=dt_limit[0], max=dt_limit[1])
+    hidden_states = hidden_states.float()
+    residual = D[..., None] * hidden_states if D is not None else None
+    B, C = (x.float().repeat_interleave(heads // groups, dim=2, output_size=heads) for x in (B, C))
+    hidden_states = hidden_states * dt[..., None].float()
+    A = A.to(hidden_states.dtype) * dt.float()
+    # (batch, chunks, positions, heads, ...), chunked along the length as the delta rules are
+    hidden_states, A, B, C = (x.movedim(1, 3) for x in _chunked(length, chunk_size, *(
+        x.transpose(1, 2) for x in (hidden_states, A, B, C))))
+
+    A = A.permute(0, 3, 1, 2)  # (batch, heads, chunks, positions)
+    A_cumsum = torch.cumsum(A, dim=-1)
+    # within each chunk: attention-like weights of positions on earlier positions, applied to the inputs
+    weights = torch.einsum("bclhn,bcshn->bclsh", C, B) * torch.exp(_segment_sum(A)).permute(0, 2, 3, 4, 1)
+    within = torch.einsum("bclsh,bcshp->bclhp", weights, hidden_states)
+    # each chunk's own final state, then every chunk's initial state from the decays between chunks
+    decay_to_end = torch.exp(A_cumsum[:, :, :, -1:] - A_cumsum)
+    states = torch.einsum("bclhn,bclhp->bchpn", B * decay_to_end.permute(0, 2, 3, 1)[..., None], hidden_states)
+    previous = (initial_states[:, None].to(dtype=states.dtype, device=states.device) if initial_states is not None
+                else torch.zeros_like(states[:, :1]))
+    states = torch.cat([previous, states], dim=1)
+    between = torch.exp(_segment_sum(torch.nn.functional.pad(A_cumsum[:, :, :, -1], (1, 0)))).transpose(1, 3)
+    states = torch.einsum("bzch,bzhpn->bchpn", between, states)
+    states, final_state = states[:, :-1], states[:, -1]
+    # each chunk's initial state read out at its positions
+    carried = torch.einsum("bclhn,bchpn->bclhp", C, states) * torch.exp(A_cumsum).permute(0, 2, 3, 1)[..., None]
+
+    output = (within + carried).clone(memory_format=torch.contiguous_format)
+    output = output.reshape(batch, output.shape[1] * chunk_size, heads, head_dim)
+    output = output.index_select(1, torch.arange(length, device=output.device))
+    if residual is not None:
+        output = output + residual
+    return (output, final_state) if return_final_states else output
+
+
 # transformers' chunked rules, by name, with the parameters each rewrite takes
 CHUNKED_RULES = {
     "torch_chunk_gated_delta_rule": _gated_delta_rule_over_chunks,
@@ -174,11 +235,14 @@ CHUNKED_RULES = {
 }
 CHUNKED_RULE_PARAMETERS = ("query", "key", "value", "g", "beta", "chunk_size", "initial_state",
                            "output_final_state", "use_qk_l2norm_in_kernel", "kwargs")
+MAMBA2_CHUNK_SCAN_PARAMETERS = ("hidden_states", "dt", "A", "B", "C", "chunk_size", "D", "dt_bias", "initial_states",
+                                "dt_softplus", "dt_limit", "return_final_states", "kwargs")
 
 
 def chunked_rule_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     """Export the chunked delta rule of each modelling module of ``model`` that has one as its
-    rewrite over chunks (:data:`CHUNKED_RULES`), with the module's own ``l2norm``."""
+    rewrite over chunks (:data:`CHUNKED_RULES`), with the module's own ``l2norm``, and its Mamba-2
+    chunk scan as :func:`_mamba2_chunk_scan_over_length`."""
     specs = []
     for module in {sys.modules.get(type(m).__module__) for m in model.modules()}:
         for name, rewrite in CHUNKED_RULES.items():
@@ -187,6 +251,10 @@ def chunked_rule_patches(model: torch.nn.Module) -> list[PatchingSpec]:
                 replacement = functools.partial(rewrite, l2norm=module.l2norm)
                 specs.append(PatchingSpec(o=module, name=name, op_wrapper=functools.partial(
                     _while_exporting, replacement=replacement)))
+        function = getattr(module, "mamba2_chunk_scan", None)
+        if callable(function) and tuple(inspect.signature(function).parameters) == MAMBA2_CHUNK_SCAN_PARAMETERS:
+            specs.append(PatchingSpec(o=module, name="mamba2_chunk_scan", op_wrapper=functools.partial(
+                _while_exporting, replacement=_mamba2_chunk_scan_over_length)))
     if specs:
         # The count of chunks is derived from the length: capture would guard it against 1 (a
         # dimension of one broadcasts) and keep the example's count. Size-oblivious reasoning
