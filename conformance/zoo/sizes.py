@@ -11,7 +11,8 @@ TINY_SIZES: dict[str, int] = {
     "intermediate_size": 37, "d_ff": 37, "hidden_dim": 37, "n_inner": 37,
     # mixture of experts: few experts, two routed a token. Expert widths are a multiple of four
     # floats: transformers' grouped kernel needs 16-byte aligned rows (real widths always are).
-    "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4, "num_experts_per_tok": 2,
+    "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4,
+    "num_experts_per_tok": 2, "num_experts_per_token": 2,
     "moe_intermediate_size": 40, "shared_expert_intermediate_size": 40,
     # grouped routing (DeepSeek-V3 and kin) splits the experts into groups: fewer groups than experts
     "n_group": 2, "topk_group": 1,
@@ -29,8 +30,10 @@ TINY_SIZES: dict[str, int] = {
     # an explicit per-head size (Qwen3, Gemma: 128 and more) shrinks with the width it divides
     "head_dim": 8,
     # linear attention (gated delta rule: Qwen3-Next, Qwen3.5, OLMo-Hybrid): its own heads, fewer
-    # key than value heads as in the real models, and the per-head sizes of its recurrent state
+    # key than value heads as in the real models, and the per-head sizes of its recurrent state;
+    # Kimi delta attention (Kimi Linear, GLM-5 Next, Bailing): as many key as value heads
     "linear_num_key_heads": 2, "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 8,
+    "linear_num_heads": 4, "linear_head_dim": 8,
     # depths
     "num_hidden_layers": 2, "num_layers": 2, "num_decoder_layers": 2, "n_layer": 2, "n_layers": 2,
     "encoder_layers": 2, "decoder_layers": 2, "depths": 1,  # per stage: one block each
@@ -39,7 +42,7 @@ TINY_SIZES: dict[str, int] = {
     "encoder_attention_heads": 4, "decoder_attention_heads": 4, "num_key_value_heads": 2,
     # vocabularies and positions
     "vocab_size": 99, "src_vocab_size": 99, "tgt_vocab_size": 99,  # FSMT: a vocabulary per language
-    "max_position_embeddings": 512, "n_positions": 512, "max_seq_len": 512,
+    "max_position_embeddings": 512, "n_positions": 512, "max_seq_len": 512, "model_max_length": 512,
     # images
     "image_size": 32, "patch_size": 4, "encoder_stride": 4,
     # object queries of DETR-likes: RT-DETR and kin pick their top-k anchors of the smallest image

@@ -21,6 +21,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # Its num_layers counts its stages (len(depths)) and its hidden size is the last stage's width
     # (24 * 2**3): the masked-image decoder reads both.
     "swin": {"image_size": 64, "window_size": 2, "encoder_stride": 32, "num_layers": 4, "hidden_size": 192},
+    # a timm model's feature maps through transformers: timm's own tiny ResNet (built without weights)
+    "timm-backbone": {"backbone": "test_resnet"},
     # DETR's default backbone is timm's resnet50; a tiny transformers ResNet stands in.
     # Its mask head normalises hidden size + heads channels in groups of 8: 32 + 8.
     "detr": DETR_LIKE,
