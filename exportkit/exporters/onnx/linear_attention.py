@@ -177,6 +177,16 @@ def _segment_sum(x: torch.Tensor) -> torch.Tensor:
     return x.masked_fill(~torch.ones(size, size, dtype=torch.bool, device=x.device).tril(0), float("-inf"))
 
 
+def _chunkwise_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` for ``(batch, heads, chunks, m, k)`` and ``(batch, heads, chunks, k, n)``, as one
+    batched product over their flattened leading dimensions: matmul's broadcasting of the leading
+    dimensions asks whether there is one chunk."""
+    leading = a.shape[:3]
+    count = leading[0] * leading[1] * leading[2]
+    product = torch.bmm(a.reshape(count, *a.shape[3:]), b.reshape(count, *b.shape[3:]))
+    return product.reshape(*leading, *product.shape[1:])
+
+
 def _mamba2_chunk_scan_over_length(hidden_states, dt, A, B, C, chunk_size, D=None, dt_bias=None,
                                    initial_states=None, dt_softplus=False, dt_limit=(0.0, float("inf")),
                                    return_final_states=False, **kwargs):
@@ -198,31 +208,31 @@ def _mamba2_chunk_scan_over_length(hidden_states, dt, A, B, C, chunk_size, D=Non
     residual = D[..., None] * hidden_states if D is not None else None
     B, C = (x.float().repeat_interleave(heads // groups, dim=2, output_size=heads) for x in (B, C))
     hidden_states = hidden_states * dt[..., None].float()
-    A = A.to(hidden_states.dtype) * dt.float()
-    # (batch, chunks, positions, heads, ...), chunked along the length as the delta rules are
-    hidden_states, A, B, C = (x.movedim(1, 3) for x in _chunked(length, chunk_size, *(
-        x.transpose(1, 2) for x in (hidden_states, A, B, C))))
-
-    A = A.permute(0, 3, 1, 2)  # (batch, heads, chunks, positions)
+    A = (A.to(hidden_states.dtype) * dt.float())[..., None]
+    # (batch, heads, chunks, positions, ...), contiguous: the chunks stay a batch dimension of
+    # every product (an einsum over a permuted layout asks whether there is one chunk)
+    x, A, B, C = _chunked(length, chunk_size, *(t.transpose(1, 2) for t in (hidden_states, A, B, C)))
+    A = A.squeeze(-1)
     A_cumsum = torch.cumsum(A, dim=-1)
     # within each chunk: attention-like weights of positions on earlier positions, applied to the inputs
-    weights = torch.einsum("bclhn,bcshn->bclsh", C, B) * torch.exp(_segment_sum(A)).permute(0, 2, 3, 4, 1)
-    within = torch.einsum("bclsh,bcshp->bclhp", weights, hidden_states)
-    # each chunk's own final state, then every chunk's initial state from the decays between chunks
-    decay_to_end = torch.exp(A_cumsum[:, :, :, -1:] - A_cumsum)
-    states = torch.einsum("bclhn,bclhp->bchpn", B * decay_to_end.permute(0, 2, 3, 1)[..., None], hidden_states)
-    previous = (initial_states[:, None].to(dtype=states.dtype, device=states.device) if initial_states is not None
-                else torch.zeros_like(states[:, :1]))
-    states = torch.cat([previous, states], dim=1)
-    between = torch.exp(_segment_sum(torch.nn.functional.pad(A_cumsum[:, :, :, -1], (1, 0)))).transpose(1, 3)
-    states = torch.einsum("bzch,bzhpn->bchpn", between, states)
-    states, final_state = states[:, :-1], states[:, -1]
+    within = _chunkwise_matmul(_chunkwise_matmul(C, B.transpose(-1, -2)) * torch.exp(_segment_sum(A)), x)
+    # each chunk's own final state (state, head_dim), then every chunk's initial state from the
+    # decays between chunks
+    decay_to_end = torch.exp(A_cumsum[..., -1:] - A_cumsum)
+    states = _chunkwise_matmul((B * decay_to_end[..., None]).transpose(-1, -2), x)
+    previous = (initial_states.transpose(-1, -2)[:, :, None].to(dtype=states.dtype, device=states.device)
+                if initial_states is not None else torch.zeros_like(states[:, :, :1]))
+    states = torch.cat([previous, states], dim=2)
+    between = torch.exp(_segment_sum(torch.nn.functional.pad(A_cumsum[..., -1], (1, 0))))
+    state_size = states.shape[-2]
+    states = torch.matmul(between, states.flatten(-2)).unflatten(-1, (state_size, head_dim))
+    # a copy of the chunks' initial states: a view of all but the last would ask whether there is one chunk
+    states, final_state = states[:, :, :-1].clone(), states[:, :, -1].transpose(-1, -2)
     # each chunk's initial state read out at its positions
-    carried = torch.einsum("bclhn,bchpn->bclhp", C, states) * torch.exp(A_cumsum).permute(0, 2, 3, 1)[..., None]
+    carried = _chunkwise_matmul(C, states) * torch.exp(A_cumsum)[..., None]
 
-    output = (within + carried).clone(memory_format=torch.contiguous_format)
-    output = output.reshape(batch, output.shape[1] * chunk_size, heads, head_dim)
-    output = output.index_select(1, torch.arange(length, device=output.device))
+    output = (within + carried).reshape(batch, heads, within.shape[2] * chunk_size, head_dim)
+    output = output.index_select(2, torch.arange(length, device=output.device)).transpose(1, 2)
     if residual is not None:
         output = output + residual
     return (output, final_state) if return_final_states else output
