@@ -59,6 +59,27 @@ class DetrOnnxConfig(VisionOnnxConfig):
         return 16 if getattr(self._config, "dilation", False) else 32
 
 
+class TimmBackboneOnnxConfig(VisionOnnxConfig):
+    """A timm model's feature maps through transformers (``TimmBackbone``): one map per out index,
+    ``feature_maps.{i}``, of a convnet that takes any size (timm's default backbones are)."""
+
+    DYNAMIC_IMAGE_SIZE = True
+    TOTAL_STRIDE = 32
+    # the strided stages of timm's ResNets halve sizes by rounding that torch.export proves for
+    # multiples of the total stride only
+    IMAGE_SIZE_STEP_IS_STRIDE = True
+    _TASK_TO_OUTPUTS = {"feature-extraction": {"feature_maps": ("batch_size", None, None, None)}}
+
+    @property
+    def output_specs(self):
+        table = self.axis_table()
+        return {f"feature_maps.{index}": self._spec(f"feature_maps.{index}", ("batch_size", None, None, None), table)
+                for index in range(len(self._config.out_indices))}
+
+    def flatten_outputs(self, model_output):
+        return {f"feature_maps.{index}": feature_map for index, feature_map in enumerate(model_output.feature_maps)}
+
+
 class VideoOnnxConfig(VisionOnnxConfig):
     """Video transformers taking a clip, ``pixel_values`` of (batch, frames, channels, height,
     width): their position embeddings are learned for the config's frame count and image size."""
@@ -113,6 +134,7 @@ DECLARED = {
     "pp-lcnet": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
     # a timm model saved through transformers (a ResNet-50 by default): timm's convnets take any size
     "timm-wrapper": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32, "features": "maps"},
+    "timm-backbone": {"base": TimmBackboneOnnxConfig},
     # real-time detection transformers over a convolutional backbone's last three stages (8, 16, 32),
     # their anchors generated for the image's own size
     "rt-detr": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
