@@ -571,3 +571,27 @@ def test_the_selective_scan_over_time_is_the_modelling_code_s(module_name, lengt
     torch.testing.assert_close(output, expected_output, rtol=0, atol=1e-6)
     torch.testing.assert_close(last_state, expected_state, rtol=0, atol=1e-6)
     assert torch.equal(_selective_scan_over_time(hidden, dt, A, B, C), module.mamba_selective_scan(hidden, dt, A, B, C))
+
+
+@pytest.mark.parametrize("shape, mask_shape", [
+    ((2, 3, 4, 5, 8), None), ((2, 3, 4, 5, 8), (2, 3, 1, 5, 5)), ((2, 3, 4, 5, 8), (5, 5)),
+    ((6, 5, 8), None), ((6, 5, 8), (6, 5, 5)), ((2, 2, 5, 8), (5, 5)),
+])
+def test_attention_of_any_rank_is_the_same_as_a_four_dimensional_call(shape, mask_shape):
+    import torch.nn.functional as F
+
+    from exportkit.exporters.onnx.patcher import _attention_in_four_dimensions
+
+    rng = torch.Generator().manual_seed(len(shape))
+    query, key, value = (torch.randn(shape, generator=rng) for _ in range(3))
+    mask = torch.randn(mask_shape, generator=rng) if mask_shape else None
+    calls = []
+
+    def four_dimensional_only(query, key, value, attn_mask=None, **kwargs):
+        calls.append(query.dim())
+        return F.scaled_dot_product_attention(query, key, value, attn_mask, **kwargs)
+
+    attention = _attention_in_four_dimensions(four_dimensional_only)
+    torch.testing.assert_close(attention(query, key, value, mask, scale=0.5),
+                               F.scaled_dot_product_attention(query, key, value, mask, scale=0.5))
+    assert calls == [4]

@@ -224,3 +224,38 @@ def _while_exporting(original, replacement=None):
             return replacement(*args, **kwargs)
         return original(*args, **kwargs)
     return dispatch
+
+
+def _attention_in_four_dimensions(original):
+    """``scaled_dot_product_attention`` over ``(..., length, dim)`` tensors of any rank, as a 4-D
+    call: the ONNX translation of the op takes 4-D query, key and value only (timm's Hiera, NesT,
+    Twins and SAM encoder pass 5-D ones). The leading dimensions are batch dimensions of the op,
+    so folding them into one changes nothing computed."""
+
+    def attention(query, key, value, attn_mask=None, *args, **kwargs):
+        rank = query.dim()
+        if rank == 4 or key.dim() != rank or value.dim() != rank or (attn_mask is not None and
+                                                                     attn_mask.dim() not in (rank, 2)):
+            return original(query, key, value, attn_mask, *args, **kwargs)
+        leading = query.shape[:-3] if rank > 4 else ()
+        folded = 1
+        for size in leading:
+            folded = folded * size
+
+        def four_dimensional(tensor):
+            return tensor.unsqueeze(0) if rank == 3 else tensor.reshape(folded, *tensor.shape[-3:])
+
+        if attn_mask is not None and attn_mask.dim() == rank:
+            attn_mask = four_dimensional(attn_mask.expand(*query.shape[:-2], *attn_mask.shape[-2:]))
+        output = original(four_dimensional(query), four_dimensional(key), four_dimensional(value), attn_mask,
+                          *args, **kwargs)
+        return output.squeeze(0) if rank == 3 else output.reshape(*leading, *output.shape[1:])
+
+    return attention
+
+
+def attention_rank_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export ``torch.nn.functional.scaled_dot_product_attention`` calls on tensors of another rank
+    than 4 as 4-D calls (:func:`_attention_in_four_dimensions`)."""
+    return [PatchingSpec(o=torch.nn.functional, name="scaled_dot_product_attention",
+                         op_wrapper=lambda original: _while_exporting(original, _attention_in_four_dimensions(original)))]
