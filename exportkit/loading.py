@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from . import timm_models
 from .errors import ModelLoadingError, UnsupportedTaskError
 from .task_names import Task
 from .transformers_auto import TRANSFORMERS_AUTO_CLASSES
@@ -105,8 +106,7 @@ def infer_model_type(model: Any) -> str:
     if library == "sentence_transformers":
         return model[0].auto_model.config.model_type
     if library == "timm":
-        architecture = model.pretrained_cfg.get("architecture", type(model).__name__)
-        return timm_family(architecture)
+        return timm_models.module_of_model(model)
     if library == "diffusers":
         return "vae-decoder" if type(model).__name__.startswith("Autoencoder") else type(model).__name__.lower()
     return model.config.model_type
@@ -124,7 +124,7 @@ def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None 
         raise ModelLoadingError(f"{path} holds no transformer config.json with a model_type")
     config = _read_json(path / "config.json")
     if library == "timm":
-        return timm_family(_timm_architecture(path, config))
+        return timm_models.module_of(_timm_architecture(path, config))
     if library == "diffusers":
         class_name = config.get("_class_name", "")
         return "vae-decoder" if class_name.startswith("Autoencoder") else class_name.lower()
@@ -133,21 +133,13 @@ def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None 
     return config["model_type"]
 
 
-def timm_family(architecture: str) -> str:
-    """``resnet18`` -> ``resnet``; ``convnext_atto`` -> ``convnext``: timm names a family by its prefix."""
-    head = architecture.split(".")[0].split("_")[0]
-    # strip a trailing size number with an optional variant letter (resnet18, resnet10t),
-    # but not a version number that is part of the family name (mobilenetv3)
-    return re.sub(r"(?<![v\d])\d+[a-z]?$", "", head) or head
-
-
 def infer_task(model: Any) -> str:
     """The task a model instance or local directory is for, from its class or declared architectures."""
     library = infer_library(model)
     if library == "sentence_transformers":
         return "sentence-similarity"
     if library == "timm":
-        return "image-classification"
+        return "feature-extraction" if _timm_num_classes(model) == 0 else "image-classification"
     if library == "diffusers":
         return "latent-decoding"
     if isinstance(model, (str, os.PathLike)):
@@ -165,24 +157,22 @@ def infer_task(model: Any) -> str:
     raise ModelLoadingError(f"cannot infer a task for {class_name or model!r}; pass --task")
 
 
+def _timm_num_classes(model: Any) -> int | None:
+    """A timm model built with ``num_classes=0`` has no classifier: it returns pooled features."""
+    if isinstance(model, (str, os.PathLike)):
+        config = _read_json(_local_dir(model) / "config.json")
+        return (config.get("model_args") or {}).get("num_classes", config.get("num_classes"))
+    return getattr(model, "num_classes", None)
+
+
 def model_config(model: Any) -> Any:
     """The config object an export config is built from, for a model of any library."""
     library = infer_library(model)
     if library == "sentence_transformers":
         return model[0].auto_model.config
     if library == "timm":
-        channels, height, _ = model.pretrained_cfg.get("input_size", (3, 224, 224))
-        return SimpleNamespace(model_type=infer_model_type(model), num_channels=channels, image_size=height,
-                               num_classes=getattr(model, "num_classes", None), total_stride=timm_total_stride(model))
+        return timm_models.model_facts(model)
     return model.config
-
-
-def timm_total_stride(model: Any) -> int | None:
-    """Pixels per position of a timm model's last feature map (its ``feature_info``), where it says."""
-    info = getattr(model, "feature_info", None)
-    if isinstance(info, list) and info and isinstance(info[-1], dict):
-        return info[-1].get("reduction")
-    return None
 
 
 # ---- loading -------------------------------------------------------------------------------

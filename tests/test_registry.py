@@ -27,7 +27,8 @@ from exportkit.exporters.onnx.models.decoders import GPT2OnnxConfig
 from exportkit.exporters.onnx.models.diffusion import VaeDecoderOnnxConfig
 from exportkit.exporters.onnx.models.encoders import BertOnnxConfig, RobertaOnnxConfig
 from exportkit.exporters.onnx.models.sentence_embedding import SentenceTransformersOnnxConfig
-from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig, TimmResNetOnnxConfig
+from exportkit.exporters.onnx.models.timm_modules import TimmOnnxConfig
+from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig
 from exportkit.loading import model_config
 from exportkit.tasks import Registration, unregister
 
@@ -208,9 +209,7 @@ def test_resnet_in_transformers_and_timm():
     assert target_class(constructor_for("image-classification", model_type="resnet",
                                         library_name="transformers")) is ResNetOnnxConfig
     assert target_class(constructor_for("image-classification", model_type="resnet",
-                                        library_name="timm")) is TimmResNetOnnxConfig
-    # feature-extraction is transformers-only for resnet
-    assert target_class(constructor_for("feature-extraction", model_type="resnet")) is ResNetOnnxConfig
+                                        library_name="timm")) is TimmOnnxConfig
 
 
 def test_supported_tasks_never_silently_pick_a_library():
@@ -498,7 +497,9 @@ def tiny_model_config(library: str, model_type: str):
                 setattr(config, name, value)
         return config
     if library == "timm":
-        return SimpleNamespace(model_type=model_type, num_channels=3, image_size=64, num_classes=10, total_stride=32)
+        # the facts exportkit.timm_models.model_facts reads off a convnet
+        return SimpleNamespace(model_type=model_type, num_channels=3, image_size=(64, 64), num_classes=10,
+                               total_stride=32, dynamic_image_size=True, patch_step=1, feature_rank=4, pools=True)
     if library == "diffusers" and model_type == "vae-decoder":
         return SimpleNamespace(block_out_channels=(8, 16), latent_channels=4, out_channels=3)
     pytest.fail(f"no tiny config for {library}/{model_type}: add one to tiny_model_config")
@@ -887,20 +888,29 @@ def test_infer_timm(timm_resnet, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "architecture, family",
-    [("resnet18", "resnet"), ("resnet10t", "resnet"), ("resnet50.a1_in1k", "resnet"),
-     ("convnext_atto", "convnext"), ("efficientnet_b0", "efficientnet"), ("mobilenetv3_small_100", "mobilenetv3")],
+    "architecture, module",
+    [("resnet18", "resnet"), ("resnet10t", "resnet"), ("resnet50.a1_in1k", "resnet"), ("seresnext26d_32x4d", "resnet"),
+     ("resnet50_clip", "byobnet"), ("convnext_atto", "convnext"), ("efficientnet_b0", "efficientnet"),
+     ("mobilenetv2_100", "efficientnet"), ("mobilenetv3_small_100", "mobilenetv3"),
+     ("vit_tiny_patch16_224.augreg_in21k", "vision-transformer"), ("swinv2_cr_tiny_224", "swin-transformer-v2-cr")],
 )
-def test_timm_family_names_a_registered_model_type(architecture, family):
-    from exportkit.loading import timm_family
+def test_a_timm_architecture_maps_to_its_module(architecture, module):
+    from exportkit.timm_models import module_of
 
-    assert timm_family(architecture) == family
-    assert TasksManager.list_registrations(library="timm", model_type=family)
+    assert module_of(architecture) == module
+    assert TasksManager.list_registrations(library="timm", model_type=module)
+
+
+def test_an_unknown_timm_architecture_is_refused():
+    from exportkit.timm_models import module_of
+
+    with pytest.raises(ModelLoadingError, match="no architecture 'resnet_nonexistent'"):
+        module_of("resnet_nonexistent")
 
 
 def test_constructor_from_timm_model(timm_resnet):
     constructor = TasksManager.get_exporter_config_constructor("onnx", timm_resnet, task="image-classification")
-    assert target_class(constructor) is TimmResNetOnnxConfig
+    assert target_class(constructor) is TimmOnnxConfig
     config = constructor(model_config(timm_resnet))
     assert config.inputs == {"pixel_values": {0: "batch_size", 2: "height", 3: "width"}}
 

@@ -265,8 +265,8 @@ def image_axes(normalized_config: Any, *, dynamic: bool, default: int = 64, min_
     """Height and width: dynamic for a model that takes any size, else fixed at the config's image size."""
     if not dynamic:
         size = normalized_config.image_size
-        size = size if isinstance(size, int) else size[0]
-        return {"height": Axis.static("height", size), "width": Axis.static("width", size)}
+        height, width = (size, size) if isinstance(size, int) else (size[0], size[-1])
+        return {"height": Axis.static("height", height), "width": Axis.static("width", width)}
     smallest = -(-min_size // multiple_of) * multiple_of
     default = max(smallest, default // multiple_of * multiple_of)
     max_size = max(max_size, default) // multiple_of * multiple_of

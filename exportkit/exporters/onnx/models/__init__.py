@@ -5,7 +5,7 @@ A family module registers the config classes it declares, and in ``DECLARED`` (m
 class attributes) what the derivation of its other model types cannot know.
 """
 
-from . import audio, decoders, diffusion, encoders, multimodal, seq2seq, sentence_embedding, vision  # noqa: F401
+from . import audio, decoders, diffusion, encoders, multimodal, seq2seq, sentence_embedding, timm_modules, vision  # noqa: F401
 from .auto import register_auto_pairs
 
 FAMILIES = (audio, decoders, encoders, multimodal, seq2seq, vision)

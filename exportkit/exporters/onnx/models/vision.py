@@ -1,7 +1,6 @@
-"""Vision models: transformers ViT, ResNet and DETR, and timm convnets."""
+"""Vision models: transformers ViT, ResNet, DETR and their kin (timm models: ``timm_modules``)."""
 
 from ....axes import Axis, opaque
-from ....normalized_config import NormalizedVisionConfig
 from ....tasks import register
 from ..config import VisionOnnxConfig
 
@@ -140,29 +139,3 @@ DECLARED = {
     "rt-detr": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
     "rt-detr-v2": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
 }
-
-
-class TimmNormalizedConfig(NormalizedVisionConfig):
-    """timm's pretrained_cfg carries ``input_size = (channels, height, width)``; its feature info the total stride."""
-
-    ATTRIBUTES = {"num_channels": "num_channels", "image_size": "image_size", "total_stride": "total_stride"}
-
-
-@register(("convnext", "efficientnet", "mobilenetv3"), "image-classification", library="timm")
-class TimmConvNetOnnxConfig(VisionOnnxConfig):
-    NORMALIZED_CONFIG_CLASS = TimmNormalizedConfig
-    DYNAMIC_IMAGE_SIZE = True
-    ATOL_FOR_VALIDATION = 1e-3
-
-    def model_kwargs(self, inputs):
-        return {"x": inputs["pixel_values"]}
-
-    def call_model(self, model, kwargs):
-        return model(kwargs["x"])
-
-
-@register("resnet", "image-classification", library="timm")
-class TimmResNetOnnxConfig(TimmConvNetOnnxConfig):
-    # The average-pool downsampling of resnet*d / resnet*t (ceil mode) makes torch.export
-    # guard on sizes it can only prove for multiples of the total stride.
-    IMAGE_SIZE_STEP_IS_STRIDE = True
