@@ -277,7 +277,7 @@ def _worse(a: float | None, b: float | None) -> bool:
 def zoo_variants(case: Case) -> tuple[str, ...]:
     from .zoo import variants
 
-    return variants(case.library, case.model_type)
+    return variants(case.library, case.model_type, case.task)
 
 
 def zoo_example_budget(case: Case) -> int | None:

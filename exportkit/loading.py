@@ -41,6 +41,17 @@ _SUFFIX_TO_TASK = [
 ]
 
 
+# sentence-transformers' pipeline class for each task it exports; a saved pipeline names its
+# class in config_sentence_transformers.json ("model_type").
+SENTENCE_TRANSFORMERS_CLASSES = {
+    "feature-extraction": "SentenceTransformer",
+    "sentence-similarity": "SentenceTransformer",
+    "sparse-embedding": "SparseEncoder",
+    "text-ranking": "CrossEncoder",
+}
+SENTENCE_TRANSFORMERS_DEFAULT_TASKS = {"SentenceTransformer": "sentence-similarity", "SparseEncoder": "sparse-embedding",
+                                       "CrossEncoder": "text-ranking"}
+
 # Model types whose sequence classifiers take audio (``input_values``), for directory inference.
 AUDIO_MODEL_TYPES = frozenset({"wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "sew"})
 
@@ -55,9 +66,12 @@ def model_class_for_task(task: Task, library: str = "transformers", model_type: 
             raise UnsupportedTaskError(f"no transformers model class for task {task.name!r}")
         return getattr(transformers, names[0])
     if library == "sentence_transformers":
-        from sentence_transformers import SentenceTransformer
+        import sentence_transformers
 
-        return SentenceTransformer
+        name = SENTENCE_TRANSFORMERS_CLASSES.get(task.name)
+        if name is None:
+            raise UnsupportedTaskError(f"sentence-transformers has no pipeline for task {task.name!r}")
+        return getattr(sentence_transformers, name)
     if library == "diffusers":
         from diffusers import AutoencoderKL
 
@@ -137,7 +151,7 @@ def infer_task(model: Any) -> str:
     """The task a model instance or local directory is for, from its class or declared architectures."""
     library = infer_library(model)
     if library == "sentence_transformers":
-        return "sentence-similarity"
+        return SENTENCE_TRANSFORMERS_DEFAULT_TASKS.get(_sentence_transformers_class(model), "sentence-similarity")
     if library == "timm":
         return "feature-extraction" if _timm_num_classes(model) == 0 else "image-classification"
     if library == "diffusers":
@@ -155,6 +169,14 @@ def infer_task(model: Any) -> str:
             # an audio model's sequence classifier classifies audio, not text
             return "audio-classification" if takes_audio and task == "text-classification" else task
     raise ModelLoadingError(f"cannot infer a task for {class_name or model!r}; pass --task")
+
+
+def _sentence_transformers_class(model: Any) -> str:
+    """The pipeline class of a sentence-transformers model, or of the one saved in a directory."""
+    if isinstance(model, (str, os.PathLike)):
+        name = _read_json(_local_dir(model) / "config_sentence_transformers.json").get("model_type")
+        return name if isinstance(name, str) else "SentenceTransformer"
+    return type(model).__name__
 
 
 def _timm_num_classes(model: Any) -> int | None:
@@ -337,10 +359,9 @@ def _load(path: Path, task: Task, library: str, trust_remote_code: bool, device:
             kwargs["dtype"] = getattr(torch, dtype)
         return model_class_for_task(task, library).from_pretrained(path, **kwargs)
     if library == "sentence_transformers":
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(str(path), device=device, local_files_only=True, trust_remote_code=trust_remote_code,
-                                   model_kwargs={"use_safetensors": safetensors_only})
+        pipeline = model_class_for_task(task, library)
+        return pipeline(str(path), device=device, local_files_only=True, trust_remote_code=trust_remote_code,
+                        model_kwargs={"use_safetensors": safetensors_only})
     if library == "diffusers":
         from diffusers import AutoencoderKL
 

@@ -33,6 +33,8 @@ TASKS: dict[str, str] = {
     "audio-xvector": "speaker embeddings (x-vectors) and their logits",
     "automatic-speech-recognition": "speech recognition logits (CTC over audio frames, or a decoder's)",
     "sentence-similarity": "a pooled, normalized sentence embedding",
+    "sparse-embedding": "a sparse embedding with one weight per vocabulary entry (SPLADE)",
+    "text-ranking": "relevance scores of text pairs (a cross-encoder)",
     "latent-decoding": "an image decoded from a latent sample (VAE decoder)",
 }
 
@@ -52,6 +54,9 @@ SYNONYMS: dict[str, str] = {
     "ctc": "automatic-speech-recognition",
     "image-feature-extraction": "feature-extraction",
     "sentence-embedding": "sentence-similarity",
+    "sparse-encoding": "sparse-embedding",
+    "reranking": "text-ranking",
+    "cross-encoding": "text-ranking",
     "audio-ctc": "automatic-speech-recognition",
     "speech-recognition": "automatic-speech-recognition",
     "instance-segmentation": "image-segmentation",

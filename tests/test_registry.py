@@ -109,7 +109,8 @@ def test_model_type_spelling_is_normalised():
     ],
 )
 def test_task_synonyms_resolve(task, canonical):
-    constructor = constructor_for(task, model_type="distilbert")
+    # distilbert is a sentence-transformers encoder too: feature-extraction is ambiguous without a library
+    constructor = constructor_for(task, model_type="distilbert", library_name="transformers")
     assert bound_keywords(constructor)["task"] == canonical
 
 

@@ -19,7 +19,7 @@ from .base import MissingRecipeError, TinyModel, count_parameters
 __all__ = ["MissingRecipeError", "TinyModel", "build_tiny_model", "count_parameters", "example_budget", "has_recipe",
            "variants"]
 
-# library -> module with ``has_recipe(model_type, task)``, ``variants(model_type)`` and
+# library -> module with ``has_recipe(model_type, task)``, ``variants(model_type, task)`` and
 # ``build(model_type, task, variant) -> (model, description)``
 RECIPES = {
     "transformers": transformers_zoo,
@@ -39,10 +39,10 @@ def has_recipe(library: str, model_type: str, task: str | Task) -> bool:
     return library in RECIPES and RECIPES[library].has_recipe(model_type, task)
 
 
-def variants(library: str, model_type: str) -> tuple[str, ...]:
-    """The structural variants the zoo declares for a family, certified beside its base tiny model."""
-    library, model_type, _ = _key(library, model_type, "feature-extraction")
-    return RECIPES[library].variants(model_type) if library in RECIPES else ()
+def variants(library: str, model_type: str, task: str | Task = "feature-extraction") -> tuple[str, ...]:
+    """The structural variants the zoo declares for a family and task, certified beside its base tiny model."""
+    library, model_type, task = _key(library, model_type, task)
+    return RECIPES[library].variants(model_type, task) if library in RECIPES else ()
 
 
 def example_budget(library: str, model_type: str) -> int | None:

@@ -36,7 +36,7 @@ def has_recipe(model_type: str, task: str) -> bool:
     return (model_type, task) in RECIPES
 
 
-def variants(model_type: str) -> tuple[str, ...]:
+def variants(model_type: str, task: str) -> tuple[str, ...]:
     return tuple(VARIANTS.get(model_type, {}))
 
 

@@ -1,8 +1,14 @@
-"""Tiny sentence-transformers pipelines: a tiny transformers encoder + mean pooling (+ normalization).
+"""Tiny sentence-transformers pipelines over tiny transformers models.
 
-``models.Transformer`` only loads from a directory, so the tiny encoder is saved with a tiny
-WordPiece tokenizer into a temporary local directory and loaded back from there (no network).
-No export uses the tokenizer; the module just cannot be built without one.
+- ``feature-extraction`` / ``sentence-similarity``: a SentenceTransformer, the encoder plus
+  pooling (mean in the base; every other pooling mode, and a Dense projection, as variants),
+  normalized for similarity;
+- ``sparse-embedding``: a SparseEncoder (SPLADE), a masked-LM plus SpladePooling;
+- ``text-ranking``: a CrossEncoder, a sequence classifier scoring each row.
+
+``Transformer`` only loads from a directory, so the tiny model is saved with a tiny WordPiece
+tokenizer into a temporary local directory and loaded back from there (no network). No export
+uses the tokenizer; the module just cannot be built without one.
 """
 
 from __future__ import annotations
@@ -13,44 +19,91 @@ import tempfile
 from . import transformers_zoo
 from .base import MissingRecipeError
 
-TASKS = ("feature-extraction", "sentence-similarity")
+# task -> the transformers task of the model inside the pipeline
+INNER_TASKS = {
+    "feature-extraction": "feature-extraction",
+    "sentence-similarity": "feature-extraction",
+    "sparse-embedding": "fill-mask",
+    "text-ranking": "text-classification",
+}
 SPECIAL_TOKENS = {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]",
                   "mask_token": "[MASK]"}
 
-
-# Pooling modes other than the base's mean pooling, each certified beside it.
-POOLING_VARIANTS = {"cls-pooling": "cls", "max-pooling": "max"}
+# Every pooling mode sentence-transformers has, beside the base's mean pooling; each is certified.
+POOLING_VARIANTS = {
+    "cls-pooling": "cls", "max-pooling": "max", "last-token-pooling": "lasttoken",
+    "mean-sqrt-len-pooling": "mean_sqrt_len_tokens", "weighted-mean-pooling": "weightedmean",
+}
+# A Dense projection after mean pooling (to another width, through tanh), as many checkpoints end.
+DENSE_VARIANT = "dense-projection"
+# SPLADE's other pooling over the sequence (the base takes the max) and its other activation.
+SPLADE_VARIANTS = {"sum-pooling": {"pooling_strategy": "sum"}, "log1p-relu": {"activation_function": "log1p_relu"}}
+# A reranker scores with one logit; a cross-encoder for NLI (several labels) is the variant.
+RANKING_VARIANTS = {"three-labels": 3}
 
 
 def has_recipe(model_type: str, task: str) -> bool:
-    return task in TASKS and transformers_zoo.has_recipe(model_type, "feature-extraction")
+    return task in INNER_TASKS and transformers_zoo.has_recipe(model_type, INNER_TASKS[task])
 
 
-def variants(model_type: str) -> tuple[str, ...]:
-    return tuple(POOLING_VARIANTS)
+def variants(model_type: str, task: str) -> tuple[str, ...]:
+    if task == "sparse-embedding":
+        return tuple(SPLADE_VARIANTS)
+    if task == "text-ranking":
+        return tuple(RANKING_VARIANTS)
+    return (*POOLING_VARIANTS, DENSE_VARIANT)
 
 
 def build(model_type: str, task: str, variant: str | None = None):
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-
     if not has_recipe(model_type, task):
         raise MissingRecipeError(f"no sentence-transformers recipe for {model_type!r} and task {task!r}")
-    encoder, encoder_description = transformers_zoo.build(model_type, "feature-extraction")
-    with tempfile.TemporaryDirectory(prefix="tiny-st-") as directory, _no_progress_bars():
-        encoder.save_pretrained(directory)
-        _tiny_tokenizer(encoder.config.vocab_size).save_pretrained(directory)
-        transformer = Transformer(directory)
-    if variant is not None and variant not in POOLING_VARIANTS:
-        raise MissingRecipeError(f"sentence-transformers has no variant {variant!r}")
-    pooling = POOLING_VARIANTS[variant] if variant else "mean"
-    modules = [transformer, Pooling(transformer.get_embedding_dimension(), pooling)]
+    if variant is not None and variant not in variants(model_type, task):
+        raise MissingRecipeError(f"sentence-transformers has no variant {variant!r} for {task!r}")
+    inner_task = INNER_TASKS[task]
+    overrides = {"num_labels": RANKING_VARIANTS.get(variant, 1)} if task == "text-ranking" else {}
+    model, description = transformers_zoo.build(model_type, inner_task, **overrides)
+    transformer = _transformer_module(model, inner_task)
+    modules = [transformer, *_heads(task, variant, transformer)]
+    pipeline = _pipeline_class(task)(modules=modules, device="cpu")
+    heads = "".join(f" + {type(module).__name__}" for module in modules[1:])
+    return pipeline, f"{type(pipeline).__name__}({description}){heads}"
+
+
+def _heads(task: str, variant: str | None, transformer) -> list:
+    import torch
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling
+    from sentence_transformers.sparse_encoder.modules import SpladePooling
+
+    if task == "sparse-embedding":
+        return [SpladePooling(**SPLADE_VARIANTS.get(variant, {}))]
+    if task == "text-ranking":
+        return []
+    width = transformer.get_embedding_dimension()
+    heads = [Pooling(width, POOLING_VARIANTS.get(variant, "mean"))]
+    if variant == DENSE_VARIANT:
+        heads.append(Dense(width, width // 2 + 3, activation_function=torch.nn.Tanh()))
     # Similarity models usually end in a unit-norm embedding; plain feature extraction is kept unnormalized.
     if task == "sentence-similarity":
-        modules.append(Normalize())
-    model = SentenceTransformer(modules=modules, device="cpu")
-    heads = " + ".join(type(module).__name__ for module in modules[1:])
-    return model, f"SentenceTransformer({encoder_description}) + {heads}"
+        heads.append(Normalize())
+    return heads
+
+
+def _pipeline_class(task: str):
+    from sentence_transformers import CrossEncoder, SentenceTransformer, SparseEncoder
+
+    return {"sparse-embedding": SparseEncoder, "text-ranking": CrossEncoder}.get(task, SentenceTransformer)
+
+
+def _transformer_module(model, inner_task: str):
+    from sentence_transformers.base.modules import Transformer
+
+    # sentence-transformers' names for what its Transformer module wraps
+    transformer_task = {"fill-mask": "fill-mask", "text-classification": "sequence-classification"}.get(
+        inner_task, "feature-extraction")
+    with tempfile.TemporaryDirectory(prefix="tiny-st-") as directory, _no_progress_bars():
+        model.save_pretrained(directory)
+        _tiny_tokenizer(model.config.vocab_size).save_pretrained(directory)
+        return Transformer(directory, transformer_task=transformer_task)
 
 
 def _tiny_tokenizer(vocab_size: int):

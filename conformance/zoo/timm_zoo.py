@@ -203,7 +203,7 @@ def has_recipe(model_type: str, task: str) -> bool:
     return model_type in RECIPES and task in TASKS
 
 
-def variants(model_type: str) -> tuple[str, ...]:
+def variants(model_type: str, task: str) -> tuple[str, ...]:
     return tuple(VARIANTS.get(model_type, {}))
 
 

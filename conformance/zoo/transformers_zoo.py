@@ -140,7 +140,7 @@ def _concrete_config_class(sub_cls: type, default: dict[str, Any]) -> type | Non
     return CONFIG_MAPPING[model_type] if model_type in CONFIG_MAPPING else None
 
 
-def variants(model_type: str) -> tuple[str, ...]:
+def variants(model_type: str, task: str) -> tuple[str, ...]:
     key = _config_key(model_type)
     return tuple(VARIANTS.get(key.replace("_", "-"), {})) if key else ()
 
@@ -192,13 +192,14 @@ def has_recipe(model_type: str, task: str | Task) -> bool:
     return backing_auto_class(model_type, Task.parse(task).name) is not None
 
 
-def build(model_type: str, task: str | Task, variant: str | None = None):
+def build(model_type: str, task: str | Task, variant: str | None = None, **overrides: Any):
+    """The tiny model of ``model_type`` for ``task``; ``overrides`` set config fields (``num_labels=1``)."""
     cls = model_class(model_type, task)
     if cls is None:
         found = backing_auto_class(model_type, Task.parse(task).name)
         raise MissingRecipeError(f"no transformers model class for {model_type!r} and task {str(task)!r}" + (
             f": {found[0]} maps it to {found[1]}, which this transformers does not define" if found else ""))
-    config = tiny_config(model_type, task, variant)
+    config = tiny_config(model_type, task, variant, **overrides)
     for name, sub_config_class in getattr(config, "sub_configs", {}).items():
         if getattr(cls, "config_class", None) is sub_config_class and getattr(config, name, None) is not None:
             # as transformers' Auto classes do: a model of one part of a composite type (Qwen3.5's
