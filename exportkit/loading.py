@@ -49,6 +49,8 @@ SENTENCE_TRANSFORMERS_CLASSES = {
     "sparse-embedding": "SparseEncoder",
     "text-ranking": "CrossEncoder",
 }
+# The model type of a sentence-transformers pipeline of one StaticEmbedding module (no transformer).
+STATIC_EMBEDDING = "static-embedding"
 SENTENCE_TRANSFORMERS_DEFAULT_TASKS = {"SentenceTransformer": "sentence-similarity", "SparseEncoder": "sparse-embedding",
                                        "CrossEncoder": "text-ranking"}
 
@@ -118,7 +120,7 @@ def infer_model_type(model: Any) -> str:
     """The registry model_type of a model instance."""
     library = infer_library(model)
     if library == "sentence_transformers":
-        return model[0].auto_model.config.model_type
+        return model_config(model).model_type
     if library == "timm":
         return timm_models.module_of_model(model)
     if library == "diffusers":
@@ -131,6 +133,9 @@ def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None 
     path = _local_dir(model_dir)
     library = (library or _infer_library_from_dir(path)).replace("-", "_")
     if library == "sentence_transformers":
+        modules = _read_json_list(path / "modules.json")
+        if modules and isinstance(modules[0], dict) and str(modules[0].get("type", "")).endswith(".StaticEmbedding"):
+            return STATIC_EMBEDDING
         for candidate in (path, *sorted(p for p in path.iterdir() if p.is_dir())):
             config = _read_json(candidate / "config.json")
             if "model_type" in config:
@@ -191,7 +196,11 @@ def model_config(model: Any) -> Any:
     """The config object an export config is built from, for a model of any library."""
     library = infer_library(model)
     if library == "sentence_transformers":
-        return model[0].auto_model.config
+        first = model[0]
+        if type(first).__name__ == "StaticEmbedding":  # no transformer inside: its vocabulary and width
+            return SimpleNamespace(model_type=STATIC_EMBEDDING, vocab_size=first.embedding.num_embeddings,
+                                   hidden_size=first.get_embedding_dimension())
+        return first.auto_model.config
     if library == "timm":
         return timm_models.model_facts(model)
     return model.config

@@ -11,19 +11,21 @@ from exportkit.cli import main
 from exportkit.errors import UnsupportedTaskError
 from exportkit.exporters.onnx.models.sentence_embedding import (
     ENCODER_MODEL_TYPES,
+    MULTIMODAL_MODEL_TYPES,
     RANKING_MODEL_TYPES,
     SPARSE_MODEL_TYPES,
     SentenceTransformersOnnxConfig,
     encoder_config_class,
 )
-from exportkit.loading import infer_task, load_model, model_class_for_task
+from exportkit.exporters.onnx.patcher import _embedding_bag_by_index_add, embedding_bag_patches
+from exportkit.loading import STATIC_EMBEDDING, infer_model_type_from_dir, infer_task, load_model, model_class_for_task
 from exportkit.task_names import Task
 from exportkit.tasks import TasksManager
 from conformance.zoo import build_tiny_model
 
 PIPELINE_TASKS = {
-    "sentence-similarity": ENCODER_MODEL_TYPES,
-    "feature-extraction": ENCODER_MODEL_TYPES,
+    "sentence-similarity": (*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES, STATIC_EMBEDDING),
+    "feature-extraction": (*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES, STATIC_EMBEDDING),
     "sparse-embedding": SPARSE_MODEL_TYPES,
     "text-ranking": RANKING_MODEL_TYPES,
 }
@@ -65,16 +67,30 @@ def library_output(model, task: str) -> np.ndarray:
     return (embeddings.to_dense() if embeddings.is_sparse else embeddings).numpy()
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_the_exportable_embedding_bag_computes_what_embedding_bag_does(mode):
+    weight = torch.randn(50, 8)
+    input_ids = torch.randint(0, 50, (23,))
+    for offsets in ([0, 4, 4, 10, 22], [0, 0, 0], [0, 23, 23], [0]):  # empty bags first, between, and last
+        offsets = torch.tensor(offsets)
+        exportable = _embedding_bag_by_index_add(torch.nn.functional.embedding_bag)
+        torch.testing.assert_close(exportable(input_ids, weight, offsets, mode=mode),
+                                   torch.nn.functional.embedding_bag(input_ids, weight, offsets, mode=mode))
+    assert embedding_bag_patches(torch.nn.Linear(2, 2)) == []  # only models with an EmbeddingBag are patched
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("task, output", [("sentence-similarity", "sentence_embedding"),
-                                          ("sparse-embedding", "sentence_embedding"),
-                                          ("text-ranking", "scores")])
+@pytest.mark.parametrize("model_type, task, output", [("bert", "sentence-similarity", "sentence_embedding"),
+                                                      ("bert", "sparse-embedding", "sentence_embedding"),
+                                                      ("bert", "text-ranking", "scores"),
+                                                      ("static-embedding", "sentence-similarity", "sentence_embedding")])
 def test_a_saved_pipeline_exports_from_its_directory_and_matches_what_the_library_returns(
-        tmp_path, capsys, task, output):
-    tiny = build_tiny_model("sentence_transformers", "bert", task)
+        tmp_path, capsys, model_type, task, output):
+    tiny = build_tiny_model("sentence_transformers", model_type, task)
     source = tmp_path / "pipeline"
     tiny.model.save_pretrained(str(source))
     assert infer_task(source) == task
+    assert infer_model_type_from_dir(source) == model_type
     loaded = load_model(source)
     assert type(loaded) is type(tiny.model)
 
@@ -82,7 +98,10 @@ def test_a_saved_pipeline_exports_from_its_directory_and_matches_what_the_librar
     assert main(["export", "onnx", "--model", str(source), "--engine", "torchscript", str(out)]) == 0, \
         capsys.readouterr().err
     features = loaded.preprocess(PAIRS if task == "text-ranking" else SENTENCES)
-    assert len(set(features["attention_mask"].sum(dim=1).tolist())) == 3  # rows of three lengths, padded
+    if "attention_mask" in features:
+        assert len(set(features["attention_mask"].sum(dim=1).tolist())) == 3  # rows of three lengths, padded
+    else:  # a StaticEmbedding takes every row's ids concatenated, and where each row starts
+        assert features["offsets"].tolist() == [0, 7, 9]
     session = onnxruntime.InferenceSession(str(out / "model.onnx"))
     feeds = {i.name: (features[i.name] if i.name in features else torch.zeros_like(features["input_ids"])).numpy()
              for i in session.get_inputs()}
@@ -90,3 +109,24 @@ def test_a_saved_pipeline_exports_from_its_directory_and_matches_what_the_librar
     expected = library_output(loaded, task)
     assert actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_clip_pipeline_exports_one_graph_per_modality_each_matching_encode(tmp_path, capsys):
+    from PIL import Image
+
+    tiny = build_tiny_model("sentence_transformers", "clip", "sentence-similarity")
+    source = tmp_path / "pipeline"
+    tiny.model.save_pretrained(str(source))
+    loaded = load_model(source)
+    out = tmp_path / "onnx"
+    assert main(["export", "onnx", "--model", str(source), "--engine", "torchscript", str(out)]) == 0, \
+        capsys.readouterr().err
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in ((40, 50), (64, 30))]
+    for graph, inputs in (("text_model", SENTENCES), ("image_model", images)):
+        features = loaded.preprocess(inputs)
+        session = onnxruntime.InferenceSession(str(out / f"{graph}.onnx"))
+        assert {i.name for i in session.get_inputs()} == {k for k, v in features.items() if torch.is_tensor(v)}
+        (actual,) = session.run(["sentence_embedding"], {i.name: features[i.name].numpy() for i in session.get_inputs()})
+        np.testing.assert_allclose(actual, loaded.encode(inputs), atol=1e-4)

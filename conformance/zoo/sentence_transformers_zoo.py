@@ -4,7 +4,8 @@
   pooling (mean in the base; every other pooling mode, and a Dense projection, as variants),
   normalized for similarity;
 - ``sparse-embedding``: a SparseEncoder (SPLADE), a masked-LM plus SpladePooling;
-- ``text-ranking``: a CrossEncoder, a sequence classifier scoring each row.
+- ``text-ranking``: a CrossEncoder, a sequence classifier scoring each row;
+- ``static-embedding`` (feature-extraction / sentence-similarity): a StaticEmbedding alone.
 
 ``Transformer`` only loads from a directory, so the tiny model is saved with a tiny WordPiece
 tokenizer into a temporary local directory and loaded back from there (no network). No export
@@ -16,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import tempfile
 
+from exportkit.loading import STATIC_EMBEDDING
+
 from . import transformers_zoo
-from .base import MissingRecipeError
+from .base import MissingRecipeError, describe
 
 # task -> the transformers task of the model inside the pipeline
 INNER_TASKS = {
@@ -42,11 +45,21 @@ SPLADE_VARIANTS = {"sum-pooling": {"pooling_strategy": "sum"}, "log1p-relu": {"a
 RANKING_VARIANTS = {"three-labels": 3}
 
 
+STATIC_VOCABULARY, STATIC_WIDTH = 99, 32
+# The processors a dual encoder of text and images is saved with: ``Transformer`` reads the
+# modalities it takes from them. (processor class, image processor class)
+PROCESSORS = {"clip": ("CLIPProcessor", "CLIPImageProcessor")}
+
+
 def has_recipe(model_type: str, task: str) -> bool:
+    if model_type == STATIC_EMBEDDING:
+        return INNER_TASKS.get(task) == "feature-extraction"
     return task in INNER_TASKS and transformers_zoo.has_recipe(model_type, INNER_TASKS[task])
 
 
 def variants(model_type: str, task: str) -> tuple[str, ...]:
+    if model_type == STATIC_EMBEDDING or model_type in PROCESSORS:
+        return ()  # a mean over token embeddings, or a dual encoder's own pooled towers: no pooling to vary
     if task == "sparse-embedding":
         return tuple(SPLADE_VARIANTS)
     if task == "text-ranking":
@@ -59,17 +72,19 @@ def build(model_type: str, task: str, variant: str | None = None):
         raise MissingRecipeError(f"no sentence-transformers recipe for {model_type!r} and task {task!r}")
     if variant is not None and variant not in variants(model_type, task):
         raise MissingRecipeError(f"sentence-transformers has no variant {variant!r} for {task!r}")
+    if model_type == STATIC_EMBEDDING:
+        return _static_pipeline(task)
     inner_task = INNER_TASKS[task]
     overrides = {"num_labels": RANKING_VARIANTS.get(variant, 1)} if task == "text-ranking" else {}
     model, description = transformers_zoo.build(model_type, inner_task, **overrides)
-    transformer = _transformer_module(model, inner_task)
-    modules = [transformer, *_heads(task, variant, transformer)]
+    transformer = _transformer_module(model, inner_task, model_type)
+    modules = [transformer, *_heads(task, variant, transformer, pooled=model_type in PROCESSORS)]
     pipeline = _pipeline_class(task)(modules=modules, device="cpu")
     heads = "".join(f" + {type(module).__name__}" for module in modules[1:])
     return pipeline, f"{type(pipeline).__name__}({description}){heads}"
 
 
-def _heads(task: str, variant: str | None, transformer) -> list:
+def _heads(task: str, variant: str | None, transformer, pooled: bool) -> list:
     import torch
     from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling
     from sentence_transformers.sparse_encoder.modules import SpladePooling
@@ -79,7 +94,8 @@ def _heads(task: str, variant: str | None, transformer) -> list:
     if task == "text-ranking":
         return []
     width = transformer.get_embedding_dimension()
-    heads = [Pooling(width, POOLING_VARIANTS.get(variant, "mean"))]
+    # a dual encoder's towers pool themselves (CLIP's projected embeddings)
+    heads = [] if pooled else [Pooling(width, POOLING_VARIANTS.get(variant, "mean"))]
     if variant == DENSE_VARIANT:
         heads.append(Dense(width, width // 2 + 3, activation_function=torch.nn.Tanh()))
     # Similarity models usually end in a unit-norm embedding; plain feature extraction is kept unnormalized.
@@ -88,13 +104,25 @@ def _heads(task: str, variant: str | None, transformer) -> list:
     return heads
 
 
+def _static_pipeline(task: str):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding
+
+    static = StaticEmbedding(_tiny_tokenizer(STATIC_VOCABULARY), embedding_dim=STATIC_WIDTH)
+    modules = [static, Normalize()] if task == "sentence-similarity" else [static]
+    pipeline = SentenceTransformer(modules=modules, device="cpu")
+    heads = "".join(f" + {type(module).__name__}" for module in modules[1:])
+    return pipeline, f"SentenceTransformer({describe(static, f'vocabulary {STATIC_VOCABULARY}, width {STATIC_WIDTH}')}){heads}"
+
+
 def _pipeline_class(task: str):
     from sentence_transformers import CrossEncoder, SentenceTransformer, SparseEncoder
 
     return {"sparse-embedding": SparseEncoder, "text-ranking": CrossEncoder}.get(task, SentenceTransformer)
 
 
-def _transformer_module(model, inner_task: str):
+def _transformer_module(model, inner_task: str, model_type: str):
+    import transformers
     from sentence_transformers.base.modules import Transformer
 
     # sentence-transformers' names for what its Transformer module wraps
@@ -102,7 +130,15 @@ def _transformer_module(model, inner_task: str):
         inner_task, "feature-extraction")
     with tempfile.TemporaryDirectory(prefix="tiny-st-") as directory, _no_progress_bars():
         model.save_pretrained(directory)
-        _tiny_tokenizer(model.config.vocab_size).save_pretrained(directory)
+        text_config = getattr(model.config, "text_config", None) or model.config
+        tokenizer = _tiny_tokenizer(text_config.vocab_size)
+        if model_type in PROCESSORS:
+            processor_class, image_processor_class = (getattr(transformers, name) for name in PROCESSORS[model_type])
+            size = model.config.vision_config.image_size
+            image_processor = image_processor_class(size={"shortest_edge": size}, crop_size=size)
+            processor_class(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(directory)
+        else:
+            tokenizer.save_pretrained(directory)
         return Transformer(directory, transformer_task=transformer_task)
 
 

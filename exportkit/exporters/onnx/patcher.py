@@ -259,3 +259,37 @@ def attention_rank_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     than 4 as 4-D calls (:func:`_attention_in_four_dimensions`)."""
     return [PatchingSpec(o=torch.nn.functional, name="scaled_dot_product_attention",
                          op_wrapper=lambda original: _while_exporting(original, _attention_in_four_dimensions(original)))]
+
+
+def _embedding_bag_by_index_add(original):
+    """``embedding_bag`` over flat ids and offsets, in sum or mean mode, as a gather and two
+    ``index_add`` calls: torch.onnx's translation of the op is a loop over the bags, which the
+    dynamo engine does not finish translating. Each token is added into the bag whose offset is
+    the last at or before it; an empty bag sums to zeros, and its mean stays zero."""
+
+    def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                      mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                      padding_idx=None):
+        if (input.dim() != 1 or offsets is None or mode not in ("sum", "mean") or max_norm is not None
+                or per_sample_weights is not None or include_last_offset or padding_idx is not None):
+            return original(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                            per_sample_weights, include_last_offset, padding_idx)
+        positions = torch.arange(input.shape[0], device=input.device)
+        bag = (offsets.unsqueeze(0) <= positions.unsqueeze(1)).sum(dim=1) - 1
+        rows = offsets.shape[0]
+        sums = weight.new_zeros(rows, weight.shape[1]).index_add(0, bag, weight[input])
+        if mode == "sum":
+            return sums
+        counts = weight.new_zeros(rows).index_add(0, bag, torch.ones_like(input, dtype=weight.dtype))
+        return sums / counts.clamp(min=1).unsqueeze(1)
+
+    return embedding_bag
+
+
+def embedding_bag_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export a model's ``EmbeddingBag`` (sentence-transformers' StaticEmbedding) through
+    :func:`_embedding_bag_by_index_add` under torch.export; TorchScript's translation is its own."""
+    if not any(isinstance(module, torch.nn.EmbeddingBag) for module in model.modules()):
+        return []
+    return [PatchingSpec(o=torch.nn.functional, name="embedding_bag",
+                         op_wrapper=lambda original: _while_exporting(original, _embedding_bag_by_index_add(original)))]

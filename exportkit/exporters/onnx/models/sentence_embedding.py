@@ -1,5 +1,5 @@
 """sentence-transformers pipelines, exported whole: a SentenceTransformer (an encoder, its pooling,
-Dense and Normalize), a SparseEncoder (SPLADE: a masked-LM and its pooling over the vocabulary)
+Dense and Normalize; or a StaticEmbedding), a SparseEncoder (SPLADE: a masked-LM and its pooling over the vocabulary)
 and a CrossEncoder (a sequence classifier scoring text pairs).
 
 The model inside a pipeline is a transformers model, whose export facts (inputs, axes, dummy
@@ -11,10 +11,17 @@ The modules after the transformer work on those and need no declaration of their
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
+import torch
+
+from ....axes import Axis
 from ....errors import UnsupportedModelTypeError
+from ....input_generators import DummyTextInputGenerator
+from ....loading import STATIC_EMBEDDING
+from ....normalized_config import NormalizedTextConfig
 from ....tasks import TasksManager, normalize_model_type, register
 from ..base import OnnxConfig
 from .auto import AutoOnnxConfig
@@ -38,6 +45,10 @@ ENCODER_MODEL_TYPES = (
     "bert", "roberta", "xlm-roberta", "mpnet", "distilbert", "deberta-v2", "modernbert", "electra", "albert",
     "camembert", "nomic-bert", "gte", "eurobert", "qwen2", "qwen3", "gemma3-text", "mistral", "llama",
 )
+# Dual encoders of text and images (CLIP): encode() runs one tower per call, so their pipeline
+# exports one graph per modality, ``text_model`` and ``image_model``.
+MULTIMODAL_MODEL_TYPES = ("clip",)
+MODALITY_INPUTS = {"text": ("input_ids", "attention_mask", "token_type_ids", "position_ids"), "image": ("pixel_values",)}
 # The masked-LMs that SPLADE models are trained from.
 SPARSE_MODEL_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "modernbert", "deberta-v2",
                       "mpnet", "albert", "electra")
@@ -48,13 +59,15 @@ RANKING_MODEL_TYPES = ("bert", "roberta", "xlm-roberta", "distilbert", "electra"
 
 @register(SPARSE_MODEL_TYPES, "sparse-embedding", library="sentence_transformers")
 @register(RANKING_MODEL_TYPES, "text-ranking", library="sentence_transformers")
-@register(ENCODER_MODEL_TYPES, "feature-extraction", "sentence-similarity", library="sentence_transformers")
+@register((*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES), "feature-extraction", "sentence-similarity",
+          library="sentence_transformers")
 class SentenceTransformersOnnxConfig(OnnxConfig):
     """Registered for every pipeline, and the root of each pipeline config: built, it is the
     pipeline config of the model type of the model inside (:func:`pipeline_config_class`)."""
 
     _TASK_TO_OUTPUTS = PIPELINE_OUTPUTS
     ATOL_FOR_VALIDATION = 1e-4
+    modality: str | None = None  # set on each part of a multimodal pipeline (:meth:`submodels`)
 
     def __new__(cls, config: Any = None, task: str = "feature-extraction", **kwargs: Any):
         if cls is not SentenceTransformersOnnxConfig:
@@ -65,9 +78,41 @@ class SentenceTransformersOnnxConfig(OnnxConfig):
                                             "pipeline's encoder")
         return pipeline_config_class(normalize_model_type(model_type))(config, task=task, **kwargs)
 
+    def modalities(self) -> list[str]:
+        """The modalities the model inside takes, by its inputs."""
+        names = set(super().input_specs)
+        return [modality for modality, inputs in MODALITY_INPUTS.items() if names & set(inputs)]
+
+    def submodels(self):
+        modalities = self.modalities()
+        if self.modality is not None or len(modalities) < 2:
+            return {"model": self}
+        parts = {}
+        for modality in modalities:
+            parts[f"{modality}_model"] = part = copy.copy(self)
+            part.modality = modality
+        return parts
+
+    @property
+    def input_specs(self):
+        specs = super().input_specs
+        if self.modality is None:
+            return specs
+        return {name: spec for name, spec in specs.items() if name in MODALITY_INPUTS[self.modality]}
+
+    @property
+    def output_specs(self):
+        if len(self.modalities()) < 2:
+            return super().output_specs
+        # a multimodal pipeline pools each modality's tower into one embedding per row of that modality
+        batch = next(iter(self.input_specs.values())).axes[0].name
+        return {"sentence_embedding": self._spec("sentence_embedding", (batch, None), self.axis_table())}
+
     def model_kwargs(self, inputs):
-        # the pipeline's Transformer module passes its model the entries its forward names
-        return {"input": super().model_kwargs(inputs)}
+        # the pipeline's Transformer module passes its model the entries its forward names, and
+        # picks the tower by the modality
+        features = super().model_kwargs(inputs)
+        return {"input": {**features, "modality": self.modality} if self.modality else features}
 
     def call_model(self, model, kwargs):
         output = model(kwargs["input"])
@@ -96,3 +141,41 @@ def encoder_config_class(model_type: str) -> type:
     if constructor is AutoOnnxConfig:
         return AutoOnnxConfig.derive(model_type, "feature-extraction")
     return constructor
+
+
+@register(STATIC_EMBEDDING, "feature-extraction", "sentence-similarity", library="sentence_transformers")
+class StaticEmbeddingOnnxConfig(OnnxConfig):
+    """A StaticEmbedding pipeline (an EmbeddingBag: each row's embedding is the mean of its tokens').
+
+    It takes what its tokenizer gives: the ids of every row concatenated (``input_ids``) and where
+    each row starts in them (``offsets``). Rows of any length are its padding-free batch: the
+    dummy rows here have random lengths, empty ones among them (an empty text embeds as zeros).
+    """
+
+    NORMALIZED_CONFIG_CLASS = NormalizedTextConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator,)
+    ATOL_FOR_VALIDATION = 1e-4
+    INPUTS = {"input_ids": ("total_tokens",), "offsets": ("batch_size",)}
+    INT_INPUTS = OnnxConfig.INT_INPUTS | {"offsets"}
+    _TASK_TO_OUTPUTS = {task: {"sentence_embedding": ("batch_size", None)}
+                        for task in ("feature-extraction", "sentence-similarity")}
+
+    def axis_table(self):
+        return {**super().axis_table(), "total_tokens": Axis("total_tokens", default=16, min=0, max=4096)}
+
+    def generate_dummy_inputs(self, framework: str = "pt", seed: int = 0, padding=None, **shape_kwargs):
+        if framework not in ("pt", "np"):
+            raise ValueError(f"framework must be 'pt' or 'np', got {framework!r}")
+        dims = self.dims(**shape_kwargs)
+        rng = torch.Generator().manual_seed(seed)
+        input_ids = self._generators()[0].token_ids((dims["total_tokens"],), rng)
+        # row 0 starts at 0, the others at sorted random cuts: rows of random lengths, some empty
+        cuts = torch.randint(0, dims["total_tokens"] + 1, (dims["batch_size"] - 1,), generator=rng).sort().values
+        inputs = {"input_ids": input_ids, "offsets": torch.cat([cuts.new_zeros(1), cuts]).to(input_ids.dtype)}
+        return {name: tensor.numpy() for name, tensor in inputs.items()} if framework == "np" else inputs
+
+    def model_kwargs(self, inputs):
+        return {"input": dict(inputs)}
+
+    def call_model(self, model, kwargs):
+        return model(kwargs["input"])
