@@ -49,8 +49,10 @@ SENTENCE_TRANSFORMERS_CLASSES = {
     "sparse-embedding": "SparseEncoder",
     "text-ranking": "CrossEncoder",
 }
-# The model type of a sentence-transformers pipeline of one StaticEmbedding module (no transformer).
+# The model types of sentence-transformers pipelines that start with no transformer: one
+# StaticEmbedding module, or a Router of routes (each a pipeline of its own).
 STATIC_EMBEDDING = "static-embedding"
+ROUTER = "router"
 SENTENCE_TRANSFORMERS_DEFAULT_TASKS = {"SentenceTransformer": "sentence-similarity", "SparseEncoder": "sparse-embedding",
                                        "CrossEncoder": "text-ranking"}
 
@@ -134,8 +136,10 @@ def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None 
     library = (library or _infer_library_from_dir(path)).replace("-", "_")
     if library == "sentence_transformers":
         modules = _read_json_list(path / "modules.json")
-        if modules and isinstance(modules[0], dict) and str(modules[0].get("type", "")).endswith(".StaticEmbedding"):
-            return STATIC_EMBEDDING
+        first = str(modules[0].get("type", "")) if modules and isinstance(modules[0], dict) else ""
+        for suffix, model_type in ((".StaticEmbedding", STATIC_EMBEDDING), (".Router", ROUTER)):
+            if first.endswith(suffix):
+                return model_type
         for candidate in (path, *sorted(p for p in path.iterdir() if p.is_dir())):
             config = _read_json(candidate / "config.json")
             if "model_type" in config:
@@ -196,14 +200,23 @@ def model_config(model: Any) -> Any:
     """The config object an export config is built from, for a model of any library."""
     library = infer_library(model)
     if library == "sentence_transformers":
-        first = model[0]
-        if type(first).__name__ == "StaticEmbedding":  # no transformer inside: its vocabulary and width
-            return SimpleNamespace(model_type=STATIC_EMBEDDING, vocab_size=first.embedding.num_embeddings,
-                                   hidden_size=first.get_embedding_dimension())
-        return first.auto_model.config
+        return _pipeline_config(model[0])
     if library == "timm":
         return timm_models.model_facts(model)
     return model.config
+
+
+def _pipeline_config(first: Any) -> Any:
+    """The config of a sentence-transformers pipeline, by its first module: its transformer's; a
+    StaticEmbedding's vocabulary and width; a Router's routes, each a pipeline config."""
+    kind = type(first).__name__
+    if kind == "StaticEmbedding":
+        return SimpleNamespace(model_type=STATIC_EMBEDDING, vocab_size=first.embedding.num_embeddings,
+                               hidden_size=first.get_embedding_dimension())
+    if kind == "Router":
+        return SimpleNamespace(model_type=ROUTER, routes={route: _pipeline_config(modules[0])
+                                                          for route, modules in first.sub_modules.items()})
+    return first.auto_model.config
 
 
 # ---- loading -------------------------------------------------------------------------------

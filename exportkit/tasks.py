@@ -316,12 +316,13 @@ class TasksManager:
         if model_type is None:
             if model is None:
                 raise ValueError("either model or model_type must be given")
-            config = getattr(model, "config", None)
+            if library_name is None:
+                library_name = infer_library_from_model(model)
+            config = getattr(model, "config", None) if library_name == "transformers" else None
+            # a pipeline's config is its first transformer's, not what the pipeline is (a Router)
             model_type = getattr(config, "export_model_type", None) or getattr(config, "model_type", None)
             if model_type is None:
                 model_type = infer_model_type(model)
-            if library_name is None:
-                library_name = infer_library_from_model(model)
         model_type = normalize_model_type(model_type)
         parsed = Task.parse(task)
         supported = TasksManager.get_supported_tasks_for_model_type(model_type, exporter, model_name, library_name)

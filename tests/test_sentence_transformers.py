@@ -18,14 +18,14 @@ from exportkit.exporters.onnx.models.sentence_embedding import (
     encoder_config_class,
 )
 from exportkit.exporters.onnx.patcher import _embedding_bag_by_index_add, embedding_bag_patches
-from exportkit.loading import STATIC_EMBEDDING, infer_model_type_from_dir, infer_task, load_model, model_class_for_task
+from exportkit.loading import ROUTER, STATIC_EMBEDDING, infer_model_type_from_dir, infer_task, load_model, model_class_for_task
 from exportkit.task_names import Task
 from exportkit.tasks import TasksManager
 from conformance.zoo import build_tiny_model
 
 PIPELINE_TASKS = {
-    "sentence-similarity": (*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES, STATIC_EMBEDDING),
-    "feature-extraction": (*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES, STATIC_EMBEDDING),
+    "sentence-similarity": (*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES, STATIC_EMBEDDING, ROUTER),
+    "feature-extraction": (*ENCODER_MODEL_TYPES, *MULTIMODAL_MODEL_TYPES, STATIC_EMBEDDING, ROUTER),
     "sparse-embedding": SPARSE_MODEL_TYPES,
     "text-ranking": RANKING_MODEL_TYPES,
 }
@@ -130,3 +130,24 @@ def test_a_clip_pipeline_exports_one_graph_per_modality_each_matching_encode(tmp
         assert {i.name for i in session.get_inputs()} == {k for k, v in features.items() if torch.is_tensor(v)}
         (actual,) = session.run(["sentence_embedding"], {i.name: features[i.name].numpy() for i in session.get_inputs()})
         np.testing.assert_allclose(actual, loaded.encode(inputs), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_router_pipeline_exports_one_graph_per_route_each_matching_its_encode_call(tmp_path, capsys):
+    tiny = build_tiny_model("sentence_transformers", "router", "sentence-similarity")
+    source = tmp_path / "pipeline"
+    tiny.model.save_pretrained(str(source))
+    assert infer_model_type_from_dir(source) == "router"
+    loaded = load_model(source)
+    out = tmp_path / "onnx"
+    assert main(["export", "onnx", "--model", str(source), "--engine", "torchscript", str(out)]) == 0, \
+        capsys.readouterr().err
+    for route, encode in (("query", loaded.encode_query), ("document", loaded.encode_document)):
+        features = loaded.preprocess(SENTENCES, task=route)
+        session = onnxruntime.InferenceSession(str(out / f"{route}_model.onnx"))
+        feeds = {i.name: (features[i.name] if i.name in features else torch.zeros_like(features["input_ids"])).numpy()
+                 for i in session.get_inputs()}
+        (actual,) = session.run(["sentence_embedding"], feeds)
+        np.testing.assert_allclose(actual, encode(SENTENCES), atol=1e-4)
+    # the routes differ: a graph of the wrong route would not match
+    assert not np.allclose(loaded.encode_query(SENTENCES), loaded.encode_document(SENTENCES), atol=1e-3)

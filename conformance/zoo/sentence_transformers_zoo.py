@@ -5,7 +5,9 @@
   normalized for similarity;
 - ``sparse-embedding``: a SparseEncoder (SPLADE), a masked-LM plus SpladePooling;
 - ``text-ranking``: a CrossEncoder, a sequence classifier scoring each row;
-- ``static-embedding`` (feature-extraction / sentence-similarity): a StaticEmbedding alone.
+- ``static-embedding`` (feature-extraction / sentence-similarity): a StaticEmbedding alone;
+- ``router`` (feature-extraction / sentence-similarity): a Router, queries through a
+  StaticEmbedding and documents through a BERT encoder with mean pooling.
 
 ``Transformer`` only loads from a directory, so the tiny model is saved with a tiny WordPiece
 tokenizer into a temporary local directory and loaded back from there (no network). No export
@@ -17,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 
-from exportkit.loading import STATIC_EMBEDDING
+from exportkit.loading import ROUTER, STATIC_EMBEDDING
 
 from . import transformers_zoo
 from .base import MissingRecipeError, describe
@@ -52,13 +54,13 @@ PROCESSORS = {"clip": ("CLIPProcessor", "CLIPImageProcessor")}
 
 
 def has_recipe(model_type: str, task: str) -> bool:
-    if model_type == STATIC_EMBEDDING:
+    if model_type in (STATIC_EMBEDDING, ROUTER):
         return INNER_TASKS.get(task) == "feature-extraction"
     return task in INNER_TASKS and transformers_zoo.has_recipe(model_type, INNER_TASKS[task])
 
 
 def variants(model_type: str, task: str) -> tuple[str, ...]:
-    if model_type == STATIC_EMBEDDING or model_type in PROCESSORS:
+    if model_type in (STATIC_EMBEDDING, ROUTER) or model_type in PROCESSORS:
         return ()  # a mean over token embeddings, or a dual encoder's own pooled towers: no pooling to vary
     if task == "sparse-embedding":
         return tuple(SPLADE_VARIANTS)
@@ -74,6 +76,8 @@ def build(model_type: str, task: str, variant: str | None = None):
         raise MissingRecipeError(f"sentence-transformers has no variant {variant!r} for {task!r}")
     if model_type == STATIC_EMBEDDING:
         return _static_pipeline(task)
+    if model_type == ROUTER:
+        return _routed_pipeline(task)
     inner_task = INNER_TASKS[task]
     overrides = {"num_labels": RANKING_VARIANTS.get(variant, 1)} if task == "text-ranking" else {}
     model, description = transformers_zoo.build(model_type, inner_task, **overrides)
@@ -106,13 +110,36 @@ def _heads(task: str, variant: str | None, transformer, pooled: bool) -> list:
 
 def _static_pipeline(task: str):
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding
+    from sentence_transformers.sentence_transformer.modules import Normalize
 
-    static = StaticEmbedding(_tiny_tokenizer(STATIC_VOCABULARY), embedding_dim=STATIC_WIDTH)
+    static = _static_module()
     modules = [static, Normalize()] if task == "sentence-similarity" else [static]
     pipeline = SentenceTransformer(modules=modules, device="cpu")
     heads = "".join(f" + {type(module).__name__}" for module in modules[1:])
     return pipeline, f"SentenceTransformer({describe(static, f'vocabulary {STATIC_VOCABULARY}, width {STATIC_WIDTH}')}){heads}"
+
+
+def _static_module():
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+
+    return StaticEmbedding(_tiny_tokenizer(STATIC_VOCABULARY), embedding_dim=STATIC_WIDTH)
+
+
+def _routed_pipeline(task: str):
+    """Asymmetric retrieval as sentence-transformers documents it: cheap static query embeddings,
+    a transformer for documents (of the same width), behind one Router."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Router
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling
+
+    encoder, description = transformers_zoo.build("bert", "feature-extraction", hidden_size=STATIC_WIDTH)
+    transformer = _transformer_module(encoder, "feature-extraction", "bert")
+    router = Router.for_query_document(query_modules=[_static_module()],
+                                       document_modules=[transformer, Pooling(STATIC_WIDTH, "mean")])
+    modules = [router, Normalize()] if task == "sentence-similarity" else [router]
+    pipeline = SentenceTransformer(modules=modules, device="cpu")
+    heads = "".join(f" + {type(module).__name__}" for module in modules[1:])
+    return pipeline, f"SentenceTransformer(Router(query: StaticEmbedding, document: {description} + Pooling)){heads}"
 
 
 def _pipeline_class(task: str):

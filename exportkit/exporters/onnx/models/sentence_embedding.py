@@ -20,8 +20,8 @@ import torch
 from ....axes import Axis
 from ....errors import UnsupportedModelTypeError
 from ....input_generators import DummyTextInputGenerator
-from ....loading import STATIC_EMBEDDING
-from ....normalized_config import NormalizedTextConfig
+from ....loading import ROUTER, STATIC_EMBEDDING
+from ....normalized_config import NormalizedConfig, NormalizedTextConfig
 from ....tasks import TasksManager, normalize_model_type, register
 from ..base import OnnxConfig
 from .auto import AutoOnnxConfig
@@ -68,6 +68,7 @@ class SentenceTransformersOnnxConfig(OnnxConfig):
     _TASK_TO_OUTPUTS = PIPELINE_OUTPUTS
     ATOL_FOR_VALIDATION = 1e-4
     modality: str | None = None  # set on each part of a multimodal pipeline (:meth:`submodels`)
+    route: str | None = None  # set on each route's part of a Router pipeline (:class:`RouterOnnxConfig`)
 
     def __new__(cls, config: Any = None, task: str = "feature-extraction", **kwargs: Any):
         if cls is not SentenceTransformersOnnxConfig:
@@ -112,7 +113,9 @@ class SentenceTransformersOnnxConfig(OnnxConfig):
         # the pipeline's Transformer module passes its model the entries its forward names, and
         # picks the tower by the modality
         features = super().model_kwargs(inputs)
-        return {"input": {**features, "modality": self.modality} if self.modality else features}
+        # ...and a Router picks its route by the features' task, as encode_query() sets it
+        chosen = {"modality": self.modality, "task": self.route}
+        return {"input": {**features, **{key: value for key, value in chosen.items() if value is not None}}}
 
     def call_model(self, model, kwargs):
         output = model(kwargs["input"])
@@ -124,6 +127,8 @@ class SentenceTransformersOnnxConfig(OnnxConfig):
 def pipeline_config_class(model_type: str) -> type:
     """The pipeline config over ``model_type``'s transformers feature-extraction config: the
     pipeline's calling convention and outputs first, the model's export facts after."""
+    if model_type == STATIC_EMBEDDING:
+        return StaticEmbeddingOnnxConfig
     return _pipeline_over(encoder_config_class(model_type))
 
 
@@ -144,7 +149,7 @@ def encoder_config_class(model_type: str) -> type:
 
 
 @register(STATIC_EMBEDDING, "feature-extraction", "sentence-similarity", library="sentence_transformers")
-class StaticEmbeddingOnnxConfig(OnnxConfig):
+class StaticEmbeddingOnnxConfig(SentenceTransformersOnnxConfig):
     """A StaticEmbedding pipeline (an EmbeddingBag: each row's embedding is the mean of its tokens').
 
     It takes what its tokenizer gives: the ids of every row concatenated (``input_ids``) and where
@@ -174,8 +179,36 @@ class StaticEmbeddingOnnxConfig(OnnxConfig):
         inputs = {"input_ids": input_ids, "offsets": torch.cat([cuts.new_zeros(1), cuts]).to(input_ids.dtype)}
         return {name: tensor.numpy() for name, tensor in inputs.items()} if framework == "np" else inputs
 
-    def model_kwargs(self, inputs):
-        return {"input": dict(inputs)}
 
-    def call_model(self, model, kwargs):
-        return model(kwargs["input"])
+@register(ROUTER, "feature-extraction", "sentence-similarity", library="sentence_transformers")
+class RouterOnnxConfig(OnnxConfig):
+    """A pipeline whose Router sends queries and documents through different modules (asymmetric
+    retrieval: a static query encoder beside a transformer for documents, say). It exports one
+    graph per route, ``{route}_model``: the pipeline config of that route's model, called with the
+    route as ``encode_query()`` and ``encode_document()`` call it. Its own inputs and outputs are
+    those of its first route."""
+
+    NORMALIZED_CONFIG_CLASS = NormalizedConfig
+    _TASK_TO_OUTPUTS = {task: {"sentence_embedding": ("batch_size", None)}
+                        for task in ("feature-extraction", "sentence-similarity")}
+
+    def __init__(self, config: Any, task: str = "feature-extraction", **kwargs: Any):
+        super().__init__(config, task=task, **kwargs)
+        self.routes = {}
+        for route, route_config in config.routes.items():
+            self.routes[route] = part = SentenceTransformersOnnxConfig(route_config, task=task, **kwargs)
+            part.route = route
+
+    def submodels(self):
+        return {f"{route}_model": part for route, part in self.routes.items()}
+
+    def axis_table(self):
+        return next(iter(self.routes.values())).axis_table()
+
+    @property
+    def input_specs(self):
+        return next(iter(self.routes.values())).input_specs
+
+    @property
+    def output_specs(self):
+        return next(iter(self.routes.values())).output_specs
