@@ -15,7 +15,9 @@ from exportkit.exporters.onnx.models.sentence_embedding import (
     RANKING_MODEL_TYPES,
     SPARSE_MODEL_TYPES,
     SentenceTransformersOnnxConfig,
+    _splade_pooling_in_one_pass,
     encoder_config_class,
+    splade_pooling_patches,
 )
 from exportkit.exporters.onnx.patcher import _embedding_bag_by_index_add, embedding_bag_patches
 from exportkit.loading import ROUTER, STATIC_EMBEDDING, infer_model_type_from_dir, infer_task, load_model, model_class_for_task
@@ -151,3 +153,19 @@ def test_a_router_pipeline_exports_one_graph_per_route_each_matching_its_encode_
         np.testing.assert_allclose(actual, encode(SENTENCES), atol=1e-4)
     # the routes differ: a graph of the wrong route would not match
     assert not np.allclose(loaded.encode_query(SENTENCES), loaded.encode_document(SENTENCES), atol=1e-3)
+
+
+@pytest.mark.parametrize("settings", [{}, {"pooling_strategy": "sum"}, {"activation_function": "log1p_relu"}])
+def test_splade_pooling_in_one_pass_computes_what_its_chunked_loop_does(settings):
+    from sentence_transformers.sparse_encoder.modules import SpladePooling
+
+    pooling = SpladePooling(**settings).eval()
+    logits = torch.randn(3, 7, 20)
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3, [1] + [0] * 6])
+    (patch,) = splade_pooling_patches(torch.nn.Sequential(pooling))
+    one_pass = _splade_pooling_in_one_pass(pooling)
+    expected = pooling({"token_embeddings": logits.clone(), "attention_mask": mask})["sentence_embedding"]
+    torch.testing.assert_close(one_pass({"token_embeddings": logits.clone(), "attention_mask": mask})["sentence_embedding"],
+                               expected)
+    assert patch.o is pooling and patch.name == "forward"
+    assert splade_pooling_patches(torch.nn.Sequential(SpladePooling(chunk_size=4))) == []  # its loop stays

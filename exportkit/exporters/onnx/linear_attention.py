@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from .patcher import PatchingSpec, _while_exporting
+from .patcher import PatchingSpec, while_exporting
 
 
 def _unit_lower_triangular_inverse(matrix: torch.Tensor) -> torch.Tensor:
@@ -260,11 +260,11 @@ def chunked_rule_patches(model: torch.nn.Module) -> list[PatchingSpec]:
             if callable(function) and tuple(inspect.signature(function).parameters) == CHUNKED_RULE_PARAMETERS:
                 replacement = functools.partial(rewrite, l2norm=module.l2norm)
                 specs.append(PatchingSpec(o=module, name=name, op_wrapper=functools.partial(
-                    _while_exporting, replacement=replacement)))
+                    while_exporting, replacement=replacement)))
         function = getattr(module, "mamba2_chunk_scan", None)
         if callable(function) and tuple(inspect.signature(function).parameters) == MAMBA2_CHUNK_SCAN_PARAMETERS:
             specs.append(PatchingSpec(o=module, name="mamba2_chunk_scan", op_wrapper=functools.partial(
-                _while_exporting, replacement=_mamba2_chunk_scan_over_length)))
+                while_exporting, replacement=_mamba2_chunk_scan_over_length)))
     if specs:
         # The count of chunks is derived from the length: capture would guard it against 1 (a
         # dimension of one broadcasts) and keep the example's count. Size-oblivious reasoning
@@ -296,6 +296,6 @@ def recurrent_mask_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     except ImportError:
         return []
     return [PatchingSpec(o=module, name="create_recurrent_attention_mask", op_wrapper=functools.partial(
-                _while_exporting, replacement=_recurrent_attention_mask))
+                while_exporting, replacement=_recurrent_attention_mask))
             for module in {sys.modules.get(type(m).__module__) for m in model.modules()}
             if getattr(module, "create_recurrent_attention_mask", None) is create_recurrent_attention_mask]

@@ -210,11 +210,11 @@ def selective_scan_patches(model: torch.nn.Module) -> list[PatchingSpec]:
             names = tuple(name for name, p in inspect.signature(function).parameters.items()
                           if p.kind is not inspect.Parameter.VAR_KEYWORD)
             if names == SELECTIVE_SCAN_PARAMETERS:
-                specs.append(PatchingSpec(o=module, name="mamba_selective_scan", op_wrapper=_while_exporting))
+                specs.append(PatchingSpec(o=module, name="mamba_selective_scan", op_wrapper=while_exporting))
     return specs
 
 
-def _while_exporting(original, replacement=None):
+def while_exporting(original, replacement=None):
     """``replacement`` (the scan over time) under torch.export; ``original`` otherwise
     (TorchScript's tracer, which cannot trace a ``scan``, unrolls either)."""
     replacement = replacement or _selective_scan_over_time
@@ -258,7 +258,7 @@ def attention_rank_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     """Export ``torch.nn.functional.scaled_dot_product_attention`` calls on tensors of another rank
     than 4 as 4-D calls (:func:`_attention_in_four_dimensions`)."""
     return [PatchingSpec(o=torch.nn.functional, name="scaled_dot_product_attention",
-                         op_wrapper=lambda original: _while_exporting(original, _attention_in_four_dimensions(original)))]
+                         op_wrapper=lambda original: while_exporting(original, _attention_in_four_dimensions(original)))]
 
 
 def _embedding_bag_by_index_add(original):
@@ -292,4 +292,4 @@ def embedding_bag_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     if not any(isinstance(module, torch.nn.EmbeddingBag) for module in model.modules()):
         return []
     return [PatchingSpec(o=torch.nn.functional, name="embedding_bag",
-                         op_wrapper=lambda original: _while_exporting(original, _embedding_bag_by_index_add(original)))]
+                         op_wrapper=lambda original: while_exporting(original, _embedding_bag_by_index_add(original)))]

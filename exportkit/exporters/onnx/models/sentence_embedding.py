@@ -24,6 +24,7 @@ from ....loading import ROUTER, STATIC_EMBEDDING
 from ....normalized_config import NormalizedConfig, NormalizedTextConfig
 from ....tasks import TasksManager, normalize_model_type, register
 from ..base import OnnxConfig
+from ..patcher import PatchingSpec, while_exporting
 from .auto import AutoOnnxConfig
 
 PIPELINE_OUTPUTS = {
@@ -109,6 +110,9 @@ class SentenceTransformersOnnxConfig(OnnxConfig):
         batch = next(iter(self.input_specs.values())).axes[0].name
         return {"sentence_embedding": self._spec("sentence_embedding", (batch, None), self.axis_table())}
 
+    def patching_specs(self, model):
+        return super().patching_specs(model) + splade_pooling_patches(model)
+
     def model_kwargs(self, inputs):
         # the pipeline's Transformer module passes its model the entries its forward names, and
         # picks the tower by the modality
@@ -122,6 +126,31 @@ class SentenceTransformersOnnxConfig(OnnxConfig):
         if self.task == "text-ranking":  # as CrossEncoder.predict: sigmoid for one label, else as configured
             output["scores"] = model.activation_fn(output["scores"])
         return output
+
+
+def _splade_pooling_in_one_pass(module):
+    """SpladePooling's forward over the whole sequence at once, as it computes it when there is one
+    chunk: its loop over chunks (``range(0, seq_len, chunk_size)``) fixes the sequence length
+    under torch.export."""
+
+    def forward(features):
+        logits = features["token_embeddings"]
+        scores = torch.log1p(torch.relu(logits * features["attention_mask"].unsqueeze(-1).to(logits.dtype)))
+        if module.activation_function == "log1p_relu":
+            scores = torch.log1p(scores)
+        features["sentence_embedding"] = scores.amax(dim=1) if module.pooling_strategy == "max" else scores.sum(dim=1)
+        return features
+
+    return forward
+
+
+def splade_pooling_patches(model) -> list[PatchingSpec]:
+    """Export each unchunked SpladePooling through :func:`_splade_pooling_in_one_pass` under torch.export."""
+    return [PatchingSpec(o=module, name="forward",
+                         op_wrapper=lambda original, module=module: while_exporting(
+                             original, _splade_pooling_in_one_pass(module)))
+            for module in model.modules()
+            if type(module).__name__ == "SpladePooling" and not (module.chunk_size and module.chunk_size > 0)]
 
 
 def pipeline_config_class(model_type: str) -> type:
