@@ -105,6 +105,7 @@ class Run:
     export_seconds: float | None = None
     artefact_bytes: int | None = None
     progress: Callable[[str], None] | None = field(default=None, repr=False)  # told each stage and example
+    on_stage: Callable[[str | None, str], None] | None = field(default=None, repr=False)  # (variant, stage)
 
     @property
     def name(self) -> str:
@@ -112,6 +113,8 @@ class Run:
 
     def enter(self, stage: str, detail: str = "") -> None:
         self.stage = stage
+        if self.on_stage is not None:
+            self.on_stage(self.variant, stage)
         self.tell(f"{stage}{detail}")
 
     def tell(self, message: str) -> None:
@@ -160,11 +163,14 @@ def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 
             time_limit_s: float | None = None, build: Build | None = None, variants: Sequence[str] | None = None,
             example_budget: int = DEFAULT_EXAMPLE_BUDGET,
             memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
-            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+            progress: Callable[[str], None] | None = None,
+            on_stage: Callable[[str | None, str], None] | None = None) -> dict[str, Any]:
     """Certify one case on its base model and each variant; return its record.
 
     ``build(case, seed, variant)`` returns ``(model, export_config)`` (default: the zoo's);
-    ``variants`` defaults to those the zoo declares for the case's family. ``progress`` is
+    ``variants`` defaults to those the zoo declares for the case's family. ``on_stage(variant,
+    stage)`` is told each stage as it starts (the harness keeps it outside the process, for a
+    worker that dies mid-case). ``progress`` is
     told each stage and each example as they start (one line each).
     """
     record = base_record(case, profile=profile, seed=seed)
@@ -177,7 +183,7 @@ def certify(case: Case, *, profile: str = profiles.DEFAULT_PROFILE, seed: int = 
     watch = MemoryWatch(memory_budget)
     with time_limit(time_limit_s), watch:
         for variant in (None, *names):
-            run = Run(variant, progress=progress)
+            run = Run(variant, progress=progress, on_stage=on_stage)
             runs.append(run)
             _certify_run(case, run, build, seed, profile, workdir, example_budget)
             if watch.over_budget and run.status in ("certified", "xfail"):

@@ -107,9 +107,12 @@ def register_controller(config, selection) -> None:
     chosen, partial = config.getoption("matrix_dir"), config.getoption("partial_dir")
     out_dir = Path(chosen) if chosen else published_matrix(config).parent
     partial_dir = Path(partial) if partial else Path(config.rootpath) / "conformance-artefacts" / "partials"
+    from .stages import StageLog
+
+    stages = StageLog.create()
     config.pluginmanager.register(
         CertificateCollector(config, selection, out_dir, partial_dir, write=not config.getoption("no_matrix"),
-                             baseline=baseline, progress=progress),
+                             baseline=baseline, progress=progress, stages=stages),
         "exportkit-certificates")
 
 
@@ -177,13 +180,19 @@ def certificate(request):
 
 
 @pytest.fixture
-def certify_options(request, tmp_path):
+def certify_options(request, tmp_path, case):
     from .memory import DEFAULT_MEMORY_BUDGET
+    from .stages import WORKERINPUT_KEY, StageLog
     from .strategies import DEFAULT_EXAMPLE_BUDGET
 
     opt = request.config.getoption
     memory_gib = opt("memory_budget")
+    workerinput = getattr(request.config, "workerinput", {})
+    on_stage = None
+    if WORKERINPUT_KEY in workerinput:  # tell the controller where this worker is, should it die
+        on_stage = StageLog(Path(workerinput[WORKERINPUT_KEY])).writer(workerinput["workerid"], case.id)
     return {
+        "on_stage": on_stage,
         "profile": settings.get_current_profile_name(),
         "seed": opt("conformance_seed"),
         "time_limit_s": opt("case_timeout"),

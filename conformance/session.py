@@ -33,7 +33,7 @@ class CertificateCollector:
     file of any other (filtered, sharded, deselected with ``-k``)."""
 
     def __init__(self, config, selection, out_dir: Path, partial_dir: Path, *, write: bool = True,
-                 baseline: tuple[str, dict] | None = None, progress=None):
+                 baseline: tuple[str, dict] | None = None, progress=None, stages=None):
         self.config = config
         self.selection = selection
         self.out_dir = out_dir
@@ -41,6 +41,7 @@ class CertificateCollector:
         self.write = write  # False with --no-matrix
         self.baseline = baseline  # (its path as given, the matrix)
         self.progress = progress
+        self.stages = stages  # each worker's current case and stage (a StageLog), read when one dies
         self.expected: list[str] = []  # case ids collected (after selection), in order
         self.records: dict[str, dict] = {}
         self.other_failures = 0  # failed tests that are not cases: the gate never hides them
@@ -56,6 +57,17 @@ class CertificateCollector:
                 self.expected.append(case_id)
         if self.progress is not None:
             self.progress.expect(self.expected)
+
+    def pytest_unconfigure(self, config):
+        if self.stages is not None:
+            self.stages.remove()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        if self.stages is not None:
+            from .stages import WORKERINPUT_KEY
+
+            node.workerinput[WORKERINPUT_KEY] = str(self.stages.directory)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
@@ -80,16 +92,32 @@ class CertificateCollector:
             # or the test broke before it could certify.
             text = str(report.longrepr or "")
             status = "timeout" if "Timeout" in text else "crashed"
-            reason = None
+            reason, stage = None, None
             if "crashed while running" in text:
                 from .plugin import hard_timeout
 
-                reason = (f"the worker process died while running this case (a native crash, or the hard "
+                place = self._where_it_died(report, text, case_id)
+                stage = place and place["stage"]
+                at = f" at stage {stage}" + (f" of variant {place['variant']}" if place["variant"] else "") if place else ""
+                reason = (f"the worker process died while running this case{at} (a native crash, or the hard "
                           f"timeout of {hard_timeout(self.config):g} s)")
-            self._record(case_id, self._record_without_certificate(case_id, status, text, reason))
+            record = self._record_without_certificate(case_id, status, text, reason)
+            record["stage"] = stage
+            self._record(case_id, record)
         elif report.skipped and report.when == "setup" and case_id not in self.records:
             reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             self._record(case_id, self._record_without_certificate(case_id, "skipped", reason))
+
+    def _where_it_died(self, report, text: str, case_id: str) -> dict | None:
+        """The dead worker's last stage of this case, from the stage log."""
+        node = getattr(report, "node", None)
+        worker = getattr(node, "workerinput", {}).get("workerid") if node is not None else None
+        if worker is None:  # xdist names it in its message: "worker 'gw1' crashed while running"
+            match = re.search(r"worker '([^']+)' crashed", text)
+            worker = match.group(1) if match else None
+        if worker is None or self.stages is None:
+            return None
+        return self.stages.last(worker, case_id)
 
     def _record(self, case_id: str, record: dict) -> None:
         self.records[case_id] = record

@@ -497,6 +497,9 @@ def test_a_run_writes_one_cell_per_collected_test_even_when_a_worker_dies(tmp_pa
     }, done.stdout[-3000:]
     assert matrix["summary"]["total"] == 2
     assert "2 cells" in done.stdout
+    crashed = next(cell for cell in matrix["cells"] if cell["id"] == crash_id)
+    assert crashed["stage"] == "build"  # the worker's last stage, kept outside the process that died
+    assert "died while running this case at stage build" in crashed["reason"]
 
 
 class _Report:
@@ -514,10 +517,10 @@ class _Config:
     collect_only = False
 
 
-def _collector(tmp_path, selection):
+def _collector(tmp_path, selection, stages=None):
     from conformance.session import CertificateCollector
 
-    return CertificateCollector(_Config(), selection, tmp_path / "published", tmp_path / "partials")
+    return CertificateCollector(_Config(), selection, tmp_path / "published", tmp_path / "partials", stages=stages)
 
 
 def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
@@ -552,6 +555,33 @@ def test_collector_makes_a_cell_of_every_collected_test(tmp_path):
     assert statuses[cases[3].id] == "skipped"
     crashed = next(c for c in matrix["cells"] if c["id"] == cases[1].id)
     assert "worker process died" in crashed["reason"] and "crashed while running" in crashed["error"]
+
+
+def test_a_cell_whose_worker_died_says_at_which_stage(tmp_path):
+    from conformance.selection import Selection
+    from conformance.stages import StageLog
+
+    selection = Selection(model_type="gpt2", task="text-generation")
+    cases = selection.cases()
+    nodeids = [f"conformance/test_certify.py::test_certify[{case.id}]" for case in cases]
+    stages = StageLog(tmp_path / "stages")
+    stages.directory.mkdir()
+    collector = _collector(tmp_path, selection, stages)
+    collector.pytest_xdist_node_collection_finished(node=None, ids=nodeids)
+    stages.writer("gw1", cases[0].id)(None, "build")
+    stages.writer("gw1", cases[0].id)("untied-embeddings", "capture")  # the last entry counts
+    stages.writer("gw0", cases[0].id)(None, "run")  # another worker's entry is not this crash's
+    stages.writer("gw0", "some/other/case")(None, "compare")
+    collector.pytest_runtest_logreport(_Report(
+        nodeids[0], outcome="failed", longrepr="[gw1] node down: Not properly terminated\nworker 'gw1' crashed while running"))
+    collector.pytest_runtest_logreport(_Report(
+        nodeids[1], outcome="failed", longrepr="worker 'gw0' crashed while running"))  # gw0 was elsewhere
+    first, second = (collector.records[case.id] for case in cases[:2])
+    assert (first["status"], first["stage"]) == ("crashed", "capture")
+    assert "died while running this case at stage capture of variant untied-embeddings" in first["reason"]
+    assert (second["status"], second["stage"]) == ("crashed", None)
+    collector.pytest_unconfigure(config=None)
+    assert not stages.directory.exists()
 
 
 def _unfiltered_collector_with_all_but_one_certified(tmp_path):
