@@ -79,6 +79,31 @@ def test_only_an_unfiltered_unsharded_selection_is_complete():
     assert Selection(model_type="bert", shard=Shard(1, 2)).describe() == "--model-type bert --shard 1/2"
 
 
+# ---- the commit each record names -----------------------------------------------------------------
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_record_names_the_commit_of_the_code_that_measured_it(monkeypatch):
+    from conformance.certify import base_record, code_commit
+
+    record = base_record(cases(1)[0], profile="ci", seed=0)
+    assert record["commit"] == code_commit()
+    try:
+        head, changed = _git("rev-parse", "HEAD"), _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        assert record["commit"] is None  # not a git checkout (or no git): no commit is claimed
+    else:
+        assert record["commit"] == head + ("+dirty" if changed else "")
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(subprocess, "run", no_git)
+    assert code_commit.__wrapped__() is None  # uncached: without git, None
+
+
 # ---- merging partial files ------------------------------------------------------------------------
 
 def record(case_id: str, status: str = "certified") -> dict:
