@@ -24,6 +24,9 @@ STAGES = (
 REQUIRED_KEYS = ("id", "library", "model_type", "exporter", "column", "task", "status")
 
 
+# The reason of a cell a session selected and ended before running (Ctrl-C, -x): nothing was measured.
+NOT_RUN_REASON = "not run: the session ended before this case ran"
+
 # Fields a reader prints or renders beside the identifying ones: a string (or null) each.
 TEXT_KEYS = ("stage", "reason", "error", "engine", "reproduce", "registered_at", "commit")
 
