@@ -302,13 +302,24 @@ def test_sharded_runs_merge_into_what_one_run_writes_and_leave_reports_alone(tmp
     assert not (tmp_path / "published").exists()  # a shard never writes a matrix
     parts = sorted((tmp_path / "parts").glob("shard-*.json"))
     assert [p.name for p in parts] == ["shard-1-of-2.json", "shard-2-of-2.json"]
-    merged = merge_partials(parts)
+    from conformance.certify import code_commit
+    from reports.matrix import is_published_commit
+
+    shards = [load_matrix(part) for part in parts]
+    assert {cell["commit"] for shard in shards for cell in shard["cells"]} == {code_commit()}  # this checkout's
+    if is_published_commit(code_commit()):
+        merged = merge_partials(parts)
+    else:  # uncommitted changes (or no git): the merge refuses such cells; compare the shards' cells as they are
+        with pytest.raises(MergeError, match="not measured by committed code"):
+            merge_partials(parts)
+        merged = {"cells": [cell for shard in shards for cell in shard["cells"]], "registry": shards[0]["registry"]}
 
     whole = run_certifier(tmp_path)
     assert whole.returncode == 0, whole.stdout[-3000:]
     single = load_matrix(tmp_path / "published" / "support-matrix.json")
     assert {c["id"]: c["status"] for c in merged["cells"]} == {c["id"]: c["status"] for c in single["cells"]}
     assert len(single["cells"]) == 4 and merged["registry"] == single["registry"]
+    assert single["commits"] == {code_commit(): 4}
     assert published.read_bytes() == before  # nothing here touched the published matrix
 
 
