@@ -18,9 +18,11 @@ its minimal failing example (sizes, padding, variant) and its error are what the
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import platform
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -59,6 +61,27 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return versions
+
+
+@functools.cache
+def code_commit() -> str | None:
+    """The git commit of the checkout this conformance code runs from (40 hex digits), with
+    ``+dirty`` when tracked files differ from it; None outside a git checkout or without git.
+    Asked once per process: every record of a run names the code that measured it."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, check=True,
+                              timeout=60).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--verify", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(commit) != 40 or any(ch not in "0123456789abcdef" for ch in commit):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 class CertifyTimeout(BaseException):
@@ -142,7 +165,7 @@ def base_record(case: Case, *, profile: str, seed: int) -> dict[str, Any]:
         "padding": None, "peak_memory_bytes": None, "memory_growth_bytes": None, "memory_budget_bytes": None,
         "example_budget": None,
         "opset": None, "export_seconds": None, "artefact_bytes": None,
-        "versions": library_versions(), "seed": seed, "hypothesis_profile": profile,
+        "versions": library_versions(), "commit": code_commit(), "seed": seed, "hypothesis_profile": profile,
         "reproduce": reproduce_command(case, profile, seed), "registered_at": case.origin,
         "duration_seconds": None,
     }

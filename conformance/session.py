@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.matrix import printable
+from reports.matrix import NOT_RUN_REASON, printable
 
 from .plugin import CERTIFICATE_KEY
 
@@ -148,8 +148,7 @@ class CertificateCollector:
             return  # nothing was meant to run: a collection is no matrix
         not_run = [case_id for case_id in self.expected if case_id not in self.records]
         for case_id in not_run:
-            self.records[case_id] = self._record_without_certificate(
-                case_id, "skipped", "not run: the session ended before this case ran")
+            self.records[case_id] = self._record_without_certificate(case_id, "skipped", NOT_RUN_REASON)
         if not self.write and self.baseline is None:
             return
         from reports import build_matrix, write_matrix
@@ -209,7 +208,9 @@ class CertificateCollector:
         if self.partial_selection:
             terminalreporter.write_line(f"a partial run ({self.partial_selection}): the "
                                         "published matrix is left as it is; merge shards with "
-                                        "`python -m reports merge PART...`")
+                                        "`python -m reports merge PART...`, or merge it onto the published "
+                                        "matrix with `python -m reports merge --onto "
+                                        "reports/support-matrix.json PART... --out reports`")
         terminalreporter.write_line(f"written: {self.json_path}")
         terminalreporter.write_line(f"         {self.html_path}")
 

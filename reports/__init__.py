@@ -3,8 +3,9 @@
 ``build_matrix`` validates records and computes summary counts,
 ``write_matrix`` publishes ``support-matrix.json`` and a self-contained
 ``support-matrix.html``; ``merge_partials`` joins the partial files of sharded
-runs; ``diff_matrices`` compares two matrices cell by cell; ``python -m reports
-render``, ``merge`` and ``diff`` do these from disk.
+runs, ``merge_onto`` merges partial runs onto a complete matrix; ``diff_matrices``
+compares two matrices cell by cell; ``python -m reports render``, ``merge`` and
+``diff`` do these from disk.
 """
 
 from reports.diff import MatrixDiff, diff_matrices
@@ -19,7 +20,7 @@ from reports.matrix import (
     load_matrix,
     write_matrix,
 )
-from reports.merge import MergeError, merge_partials
+from reports.merge import MergeError, merge_onto, merge_partials
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -32,6 +33,7 @@ __all__ = [
     "MatrixDiff",
     "MergeError",
     "load_matrix",
+    "merge_onto",
     "merge_partials",
     "render_html",
     "write_matrix",

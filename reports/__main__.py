@@ -2,6 +2,7 @@
 
     python -m reports render RECORDS.jsonl|MATRIX.json --out DIR
     python -m reports merge PART.json... [--out DIR]
+    python -m reports merge --onto MATRIX.json PART.json... [--out DIR]
     python -m reports diff OLD.json NEW.json [--html OUT.html] [--json]
     python -m reports coverage [MATRIX.json] [--json]
 """
@@ -20,7 +21,7 @@ from reports.coverage import coverage, text_report as coverage_report
 from reports.diff import diff_matrices, scope, text_report
 from reports.html import render_html
 from reports.matrix import _atomic_write, load_input, printable, write_matrix
-from reports.merge import merge_partials
+from reports.merge import merge_onto, merge_partials
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,11 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, required=True, help="output directory (created if missing)")
     render.add_argument("--basename", default="support-matrix", help="output file stem (default: %(default)s)")
     merge = commands.add_parser(
-        "merge", help="join the partial files of sharded runs into one matrix", parents=[common],
+        "merge", help="join the partial files of sharded runs into one matrix, or merge partial runs onto one",
+        parents=[common],
         description="Join the partial files of sharded certifier runs (pytest conformance --shard I/N) into one "
-                    "support matrix. Refuses files of different library versions, profiles, seeds or registries, "
-                    "a cell certified twice, and a merge that misses a registered case.")
+                    "support matrix; with --onto, merge the partial files of filtered or sharded runs onto a "
+                    "complete matrix: their cells replace its cells of the same cases, cases it lacks are added, "
+                    "and its cells of cases no longer registered are dropped. Each cell keeps the commit that "
+                    "measured it. Refuses files of different library versions, profiles, seeds or registries "
+                    "(with --onto: versions, profile or seed other than the matrix's), a cell certified twice, "
+                    "cells not measured by committed code, and a merge that misses a registered case.")
     merge.add_argument("parts", type=Path, nargs="+", help="partial files (conformance-artefacts/partials/*.json)")
+    merge.add_argument("--onto", type=Path, metavar="MATRIX.json",
+                       help="a complete matrix (e.g. reports/support-matrix.json) to merge the partial files onto")
     merge.add_argument("--out", type=Path, default=Path("reports"), help="output directory (default: %(default)s)")
     diff = commands.add_parser(
         "diff", help="what changed between two matrices; exit status 1 on a regression", parents=[common],
@@ -118,6 +126,14 @@ def run(args) -> int:
     _check_out_dir(args.out)
     if args.command == "render":
         paths = write_matrix(load_input(args.input), args.out, basename=args.basename)
+    elif args.onto is not None:
+        merged = merge_onto(args.onto, args.parts)
+        paths = write_matrix(merged.matrix, args.out)
+        print(f"merged {len(args.parts)} partial files onto {args.onto}: {len(merged.replaced)} cells replaced, "
+              f"{len(merged.added)} added, {len(merged.dropped)} dropped; {merged.matrix['summary']['total']} cells",
+              file=sys.stderr)
+        for case_id in merged.dropped:
+            print(f"dropped (no longer registered): {printable(case_id)}", file=sys.stderr)
     else:
         matrix = merge_partials(args.parts)
         paths = write_matrix(matrix, args.out)

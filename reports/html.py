@@ -21,7 +21,7 @@ from importlib import resources
 from urllib.parse import quote
 
 from reports.diff import SECTIONS, Change, MatrixDiff, plural, summary
-from reports.matrix import STATUSES, compact, to_json
+from reports.matrix import STATUSES, commit_counts, compact, short_commit, to_json
 
 ABBREVIATIONS = {
     "certified": "ok",
@@ -85,10 +85,32 @@ def _header(matrix: dict) -> str:
   <div>
     <h1>exportkit support matrix</h1>
     <p class="meta">Generated <time datetime="{_e(stamp)}">{_e(_fmt_generated(stamp))}</time>{profile_html}</p>
+    {_commits(matrix.get("cells") or [])}
     {partial_html}
   </div>
   <ul class="versions" aria-label="Library versions">{versions}</ul>
 </header>"""
+
+
+def _commits(cells: list[dict]) -> str:
+    """At which commits of the code the cells were measured: short hashes with their counts."""
+    if not cells:
+        return ""
+    counts = commit_counts(cells)
+    unknown = len(cells) - sum(counts.values())
+    parts = []
+    if counts:
+        measured = ", ".join(
+            f'<code class="commit" title="{_e(commit)}">{_e(short_commit(commit))}</code> '
+            f'<span data-commit-count="{_e(commit)}">({_cells(n)})</span>' for commit, n in counts.items())
+        parts.append(f'Cells measured at {"commit" if len(counts) == 1 else "commits"} {measured}')
+    if unknown:
+        parts.append(f'<span data-commit-count="">{_cells(unknown)}</span> of no recorded commit')
+    return f'<p class="meta commits">{"; ".join(parts)}</p>'
+
+
+def _cells(n: int) -> str:
+    return f"{n:,} {'cell' if n == 1 else 'cells'}"
 
 
 def _bar(counts: dict) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-SCHEMA_VERSION = 3  # 2: examples interned, what every cell shares stored once (compact / expand); 3: error lines
+SCHEMA_VERSION = 4  # 2: examples interned, what every cell shares stored once (compact / expand); 3: error lines;
+# 4: the commit of the code that measured each cell (older files load with commit None), counted in ``commits``
 
 # Order matters: it is the display order of summaries and the legend.
 STATUSES = ("certified", "failed", "xfail", "skipped", "crashed", "timeout")
@@ -22,8 +24,26 @@ STAGES = (
 REQUIRED_KEYS = ("id", "library", "model_type", "exporter", "column", "task", "status")
 
 
+# The reason of a cell a session selected and ended before running (Ctrl-C, -x): nothing was measured.
+NOT_RUN_REASON = "not run: the session ended before this case ran"
+
 # Fields a reader prints or renders beside the identifying ones: a string (or null) each.
-TEXT_KEYS = ("stage", "reason", "error", "engine", "reproduce", "registered_at")
+TEXT_KEYS = ("stage", "reason", "error", "engine", "reproduce", "registered_at", "commit")
+
+# A cell's ``commit``: the git commit of the conformance code that measured it, ``+dirty`` when that
+# checkout had uncommitted changes to tracked files; None when it is not known.
+COMMIT = re.compile(r"[0-9a-f]{40}(\+dirty)?")
+_COMMITTED = re.compile(r"[0-9a-f]{40}")
+
+
+def is_published_commit(commit: Any) -> bool:
+    """Whether ``commit`` names committed code: 40 hex digits, not ``+dirty``, not None."""
+    return isinstance(commit, str) and _COMMITTED.fullmatch(commit) is not None
+
+
+def short_commit(commit: str) -> str:
+    """``commit`` as people read it: its first 7 hex digits (and ``+dirty``)."""
+    return commit[:7] + ("+dirty" if commit.endswith("+dirty") else "")
 
 
 def printable(text: str) -> str:
@@ -52,6 +72,9 @@ def _validate(record: Any, index: int) -> None:
     stage = record.get("stage")
     if stage is not None and stage not in STAGES:
         raise ValueError(f"record {rid}: unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
+    commit = record.get("commit")
+    if commit is not None and not COMMIT.fullmatch(commit):
+        raise ValueError(f"record {rid}: 'commit' must be 40 hex digits (and '+dirty') or null, got {commit!r}")
 
 
 def _counts(statuses: Iterable[str]) -> dict[str, int]:
@@ -60,6 +83,12 @@ def _counts(statuses: Iterable[str]) -> dict[str, int]:
     counts = {s: tally[s] for s in STATUSES}
     counts["total"] = sum(tally.values())
     return counts
+
+
+def commit_counts(cells: Iterable[dict]) -> dict[str, int]:
+    """How many cells each commit measured, the most first; cells of no known commit are not counted."""
+    tally = Counter(cell.get("commit") for cell in cells if cell.get("commit") is not None)
+    return dict(sorted(tally.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _grouped(cells: list[dict], key: str) -> dict[str, dict[str, int]]:
@@ -83,7 +112,8 @@ def build_matrix(
 
     ``registry`` (``{"fingerprint", "size"}``) names the registry the records were certified
     against; ``partial`` (``{"selection", "shard", "registry_ids"}``) marks the document of a
-    filtered or sharded run, which only ``python -m reports merge`` turns into a matrix.
+    filtered or sharded run, which only ``python -m reports merge`` turns into a matrix. Every
+    cell has a ``commit`` (None when its record named none); ``commits`` counts the cells of each.
 
     Raises ValueError naming the offending record on a missing key, an
     unknown status/stage or a duplicate id.
@@ -101,7 +131,7 @@ def build_matrix(
             raise ValueError(f"record {record['id']}: same library/model_type/column/task as {slots[slot]}")
         slots[slot] = record["id"]
 
-    cells = sorted((dict(r) for r in records), key=lambda r: r["id"])
+    cells = sorted(({"commit": None, **r} for r in records), key=lambda r: r["id"])
     by_status = _counts(c["status"] for c in cells)
     by_status.pop("total")
     document = {
@@ -113,6 +143,7 @@ def build_matrix(
         "seed": seed,
         "registry": dict(registry) if registry else None,
         **({"partial": dict(partial)} if partial is not None else {}),
+        "commits": commit_counts(cells),
         "summary": {
             "total": len(cells),
             "by_status": by_status,
@@ -336,7 +367,7 @@ def load_matrix(path: str | os.PathLike) -> dict:
     if not isinstance(matrix, dict) or not isinstance(matrix.get("rows", matrix.get("cells")), list):
         raise ValueError(f"{path}: not a support matrix (no 'rows' or 'cells' list)")
     version = matrix.get("schema_version")
-    if version not in (1, 2, SCHEMA_VERSION):
+    if version not in (1, 2, 3, SCHEMA_VERSION):
         raise ValueError(f"{path}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
     if "rows" in matrix:  # stored compact
         try:
@@ -353,6 +384,9 @@ def load_matrix(path: str | os.PathLike) -> dict:
             _validate(cell, index)
         except ValueError as error:
             raise ValueError(f"{path}: {error}") from None
+        cell.setdefault("commit", None)  # written before cells named their commit (schema 3 and older)
+    if "commits" not in matrix:
+        matrix["commits"] = commit_counts(matrix["cells"])
     return matrix
 
 

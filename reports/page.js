@@ -207,6 +207,14 @@
   }
 
   // ---- the certificate panel -------------------------------------------------------------------
+  // A cell's commit as people read it (its first 7 hex digits, and +dirty); the whole hash on hover.
+  function commitOf(commit) {
+    if (typeof commit !== 'string' || !commit) return DASH;
+    const short = commit.slice(0, 7) + (commit.endsWith('+dirty') ? '+dirty' : '');
+    const span = el('span', 'mono', short);
+    span.title = commit;
+    return span;
+  }
   function kv(pairs) {
     const dl = el('dl', 'kv');
     for (const [key, value] of pairs) dl.append(el('dt', null, key), el('dd', null, value instanceof Node ? value : show(value)));
@@ -326,7 +334,8 @@
         ['Export time', fmtSeconds(c.export_seconds)], ['Artefact size', fmtBytes(c.artefact_bytes)],
         ['Test duration', fmtSeconds(c.duration_seconds)]])),
       section('Reproduce', reproduce(c.reproduce), kv([['Seed', c.seed], ['Hypothesis profile', c.hypothesis_profile],
-        ['Registered at', c.registered_at ? el('span', 'mono', c.registered_at) : DASH]])),
+        ['Registered at', c.registered_at ? el('span', 'mono', c.registered_at) : DASH],
+        ['Measured at commit', commitOf(c.commit)]])),
       section('Versions', kv(Object.entries(c.versions || {}).map(([k, v]) => [k, el('span', 'mono', show(v))]))),
     ].filter(Boolean));
     $$('td.cell.selected').forEach((td) => td.classList.remove('selected'));

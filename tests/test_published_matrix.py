@@ -1,11 +1,17 @@
-"""The committed support matrix belongs to this registry: a cell for every registered case, no others.
+"""The committed support matrix belongs to this registry: a cell for every registered case, no others,
+each measured by committed code of this history.
 
 A registry change is finished only when the matrix has been regenerated from a complete run
-(`tox exec -e tests -- pytest conformance -n auto`) or a complete merge of shards (`python -m reports merge`).
+(`tox exec -e tests -- pytest conformance -n auto`), a complete merge of shards (`python -m reports merge`),
+or partial runs of the changed cases merged onto it (`python -m reports merge --onto`). Every cell names the
+commit that measured it: 40 hex digits, never `+dirty`, and, in a checkout with the whole history, a commit
+of this branch.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 from conformance.cases import all_cases
@@ -24,6 +30,28 @@ def test_the_published_matrix_has_a_cell_for_every_registered_case_and_no_other(
     assert not stale, f"{len(stale)} cells are no longer registered, e.g. {stale[:5]}: regenerate the matrix"
     assert matrix["registry"]["fingerprint"] == registry_fingerprint(all_cases())
     assert "partial" not in matrix  # never a filtered or sharded run's file
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(PUBLISHED.parent), *args], capture_output=True, text=True)
+
+
+def test_every_published_cell_was_measured_by_a_commit_of_this_history():
+    matrix = load_matrix(PUBLISHED)
+    commits = {cell["commit"] for cell in matrix["cells"]}
+    wrong = sorted(str(commit) for commit in commits if not re.fullmatch(r"[0-9a-f]{40}", str(commit)))
+    assert not wrong, f"cells measured by no commit or by uncommitted code ({wrong[:3]}): rerun them committed"
+    assert matrix["commits"] == {commit: sum(cell["commit"] == commit for cell in matrix["cells"])
+                                 for commit in commits}
+    try:
+        shallow = _git("rev-parse", "--is-shallow-repository")
+    except OSError:  # no git: the history cannot be asked
+        return
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        return  # not a git checkout, or one without the whole history
+    for commit in sorted(commits):
+        ancestor = _git("merge-base", "--is-ancestor", commit, "HEAD")
+        assert ancestor.returncode == 0, f"cells were measured at {commit}, which is not a commit of this history"
 
 
 def test_every_published_cell_says_what_ran():

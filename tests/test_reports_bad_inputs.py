@@ -3,8 +3,8 @@
 Grouped as: input files that are not matrices (missing, a directory, a FIFO, not JSON, the
 wrong JSON; given to `render`, or as either side of `diff`), matrices whose cells have
 wrong-typed fields (whole and compact storage), output directories that cannot be written,
-partial files that cannot be merged, and text from a matrix that must not act on a terminal
-or a page.
+partial files that cannot be merged (with each other or onto a matrix), and text from a
+matrix that must not act on a terminal or a page.
 """
 
 from __future__ import annotations
@@ -174,6 +174,37 @@ def test_merge_refusals_are_one_line(capsys, tmp_path):
     with pytest.raises(SystemExit) as stop:
         main(["merge", "--out", str(tmp_path / "out")])  # no files: argparse's usage error
     assert stop.value.code == EXIT_BAD_INPUT
+
+
+COMMITTED = "c" * 40
+
+
+def _partial(tmp_path: Path, name: str, **changes) -> Path:
+    document = build_matrix([cell(**{"commit": COMMITTED, **changes})], versions={},
+                            partial={"selection": "-k bert", "shard": None, "registry_ids": [cell()["id"]]})
+    return _write(tmp_path, json.dumps(document), name)
+
+
+ONTO_CASES = {
+    "the base missing": (lambda t: t / "nothing.json", {}, "no such file"),
+    "the base a partial file": (lambda t: _partial(t, "base.json"), {}, "is a partial file: merge onto a complete"),
+    "a dirty commit": (lambda t: write_matrix(build_matrix([cell()], versions={}), t / "whole")[0],
+                       {"commit": COMMITTED + "+dirty"}, "not measured by committed code"),
+    "no commit": (lambda t: write_matrix(build_matrix([cell()], versions={}), t / "whole")[0],
+                  {"commit": None}, "not measured by committed code (commit None)"),
+    "other versions": (lambda t: write_matrix(build_matrix([cell()], versions={"torch": "1"}), t / "whole")[0],
+                       {}, "differ in library versions (torch: '1' vs None)"),
+}
+
+
+@pytest.mark.parametrize("make,changes,message", ONTO_CASES.values(), ids=ONTO_CASES.keys())
+def test_merge_onto_refusals_are_one_line_and_write_nothing(capsys, tmp_path, make, changes, message):
+    base, part = make(tmp_path), _partial(tmp_path, "part.json", **changes)
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["merge", "--onto", str(base), str(part), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert sorted(tmp_path.rglob("*")) == before
 
 
 def test_interrupt_and_defect_statuses(capsys, tmp_path, monkeypatch):

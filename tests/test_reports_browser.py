@@ -25,6 +25,7 @@ pytestmark = [
 
 VERSIONS = {"torch": "2.15.0", "transformers": "5.0.0", "timm": "1.0.0"}
 FAILED_ID = "transformers/bert/onnx-torchscript/text-classification"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def record(library, model_type, engine, task, status, **extra) -> dict:
@@ -39,6 +40,7 @@ def record(library, model_type, engine, task, status, **extra) -> dict:
         "versions": VERSIONS, "seed": 0, "hypothesis_profile": "ci",
         "reproduce": f"pytest conformance -p no:randomly -k '{rid}'",
         "registered_at": "exportkit/exporters/onnx/models/text.py:41", "duration_seconds": 4.0,
+        "commit": COMMIT,
     }
     base.update(extra)
     return base
@@ -145,8 +147,10 @@ def test_clicking_failed_cell_shows_certificate(page):
                      # what ran: variants, masks, padding policy, thresholds, the largest input, memory
                      "multi-query-attention", "ragged-left \u00d710", "not compared after left padding",
                      "sliding_window=12 on total_sequence_length: crossed", "batch_size=64, sequence_length=512",
-                     "3.0 GiB", "4.0 GiB"):
+                     "3.0 GiB", "4.0 GiB",
+                     "Measured at commit\n0123456"):  # the commit that measured it, the whole hash on hover
         assert expected in text
+    assert COMMIT not in text and details.find_element(By.CSS_SELECTOR, f'[title="{COMMIT}"]').text == "0123456"
     # The error text is shown literally, never parsed as markup.
     assert page.find_elements(By.ID, "injected") == []
 

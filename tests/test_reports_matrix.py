@@ -12,6 +12,7 @@ from reports import STATUSES, build_matrix, compact, expand, load_matrix, render
 from reports.__main__ import main
 
 VERSIONS = {"torch": "2.15.0", "transformers": "5.0.0"}
+COMMIT_A, COMMIT_B = "a" * 39 + "1", "0123456789abcdef0123456789abcdef01234567"
 
 
 def make_record(library="transformers", model_type="bert", engine="dynamo",
@@ -62,7 +63,7 @@ def test_summary_counts(records):
     matrix = build_matrix(list(reversed(records)), versions=VERSIONS, profile="ci",
                           generated_at="2025-01-02T03:04:05Z")
     summary = matrix["summary"]
-    assert matrix["schema_version"] == 3
+    assert matrix["schema_version"] == 4
     assert matrix["generated_at"] == "2025-01-02T03:04:05Z"
     assert matrix["versions"] == VERSIONS and matrix["hypothesis_profile"] == "ci"
     assert summary["total"] == 7
@@ -289,3 +290,60 @@ def test_error_lines_are_stored_once_and_give_each_error_back(records):
     document = compact(matrix)
     assert len(document["error_lines"]) == 2 + len(failing)  # the shared frames once, each last line once
     assert [cell["error"] for cell in expand(document)["cells"]] == [cell["error"] for cell in matrix["cells"]]
+
+
+# -- the commit that measured each cell ------------------------------------------------
+
+def test_each_cell_keeps_its_commit_through_compact_storage_and_the_matrix_counts_them(records, tmp_path):
+    for index, record in enumerate(records):
+        record["commit"] = COMMIT_A if index < 4 else COMMIT_B + "+dirty" if index == 4 else COMMIT_B
+    records[-1].pop("commit")  # a record that names none
+    matrix = build_matrix(records, versions=VERSIONS)
+    assert matrix["commits"] == {COMMIT_A: 4, COMMIT_B: 1, COMMIT_B + "+dirty": 1}
+    by_id = {cell["id"]: cell["commit"] for cell in matrix["cells"]}
+    assert by_id[records[0]["id"]] == COMMIT_A and by_id[records[-1]["id"]] is None
+    stored = compact(matrix)
+    assert "commit" in stored["fields"] and stored["values"].count(COMMIT_A) == 1  # each commit stored once
+    json_path, html_path = write_matrix(matrix, tmp_path)
+    loaded = load_matrix(json_path)
+    assert loaded == json.loads(json.dumps(matrix))
+    assert {cell["id"]: cell["commit"] for cell in loaded["cells"]} == by_id
+    assert loaded["commits"] == matrix["commits"] and loaded["schema_version"] == 4
+
+
+def test_a_schema_3_file_without_commits_loads_with_commit_none(records, tmp_path):
+    document = compact(build_matrix(records, versions=VERSIONS))
+    at = document["fields"].index("commit")  # the file as schema 3 wrote it: no commit field, no counts
+    document["fields"].pop(at)
+    for row in document["rows"]:
+        row.pop(at)
+    document.pop("commits")
+    document["schema_version"] = 3
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+    loaded = load_matrix(path)
+    assert [cell["commit"] for cell in loaded["cells"]] == [None] * len(records)
+    assert loaded["commits"] == {} and [cell["status"] for cell in loaded["cells"]] == \
+        [cell["status"] for cell in sorted(records, key=lambda r: r["id"])]
+    assert "no recorded commit" in render_html(loaded)
+
+
+@pytest.mark.parametrize("commit", ["ac2e110", COMMIT_A.upper(), COMMIT_A + "+modified", 7])
+def test_a_commit_that_is_not_a_full_hash_is_rejected(records, commit):
+    records[0]["commit"] = commit
+    with pytest.raises(ValueError, match="'commit' must be"):
+        build_matrix(records, versions=VERSIONS)
+
+
+def test_the_page_says_at_which_commits_the_cells_were_measured(records):
+    for index, record in enumerate(records):
+        record["commit"] = COMMIT_A if index < 5 else COMMIT_B
+    records[0]["commit"] = None
+    page = render_html(build_matrix(records, versions=VERSIONS))
+    header = page[page.index('<header'):page.index('</header>')]
+    assert re.search(r'Cells measured at commits <code class="commit" title="a{39}1">aaaaaaa</code> '
+                     r'<span data-commit-count="a{39}1">\(4 cells\)</span>, '
+                     r'<code class="commit" title="0123456789abcdef\w+">0123456</code>', header), header
+    assert '(2 cells)' in header and '>1 cell</span> of no recorded commit' in header
+    single = render_html(build_matrix([make_record(commit=COMMIT_B)], versions=VERSIONS))
+    assert "Cells measured at commit <code" in single and "(1 cell)" in single

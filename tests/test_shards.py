@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,12 @@ import pytest
 from conformance.cases import Case
 from conformance.selection import Selection
 from conformance.shards import Shard, case_costs, split
-from reports import build_matrix, load_matrix, merge_partials
+from reports import build_matrix, load_matrix, merge_onto, merge_partials, write_matrix
 from reports.merge import MergeError
 
 REPO = Path(__file__).resolve().parents[1]
 VERSIONS = {"torch": "2.15.0", "transformers": "5.23.0"}
+OLD, NEW = "1" * 40, "2" * 40  # the commits that measured the published cells, and the re-run ones
 
 
 def cases(n: int) -> list[Case]:
@@ -79,18 +81,45 @@ def test_only_an_unfiltered_unsharded_selection_is_complete():
     assert Selection(model_type="bert", shard=Shard(1, 2)).describe() == "--model-type bert --shard 1/2"
 
 
+# ---- the commit each record names -----------------------------------------------------------------
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_record_names_the_commit_of_the_code_that_measured_it(monkeypatch):
+    from conformance.certify import base_record, code_commit
+
+    record = base_record(cases(1)[0], profile="ci", seed=0)
+    assert record["commit"] == code_commit()
+    try:
+        head, changed = _git("rev-parse", "HEAD"), _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        assert record["commit"] is None  # not a git checkout (or no git): no commit is claimed
+    else:
+        assert record["commit"] == head + ("+dirty" if changed else "")
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(subprocess, "run", no_git)
+    assert code_commit.__wrapped__() is None  # uncached: without git, None
+
+
 # ---- merging partial files ------------------------------------------------------------------------
 
-def record(case_id: str, status: str = "certified") -> dict:
+def record(case_id: str, status: str = "certified", commit: str | None = NEW, **changes) -> dict:
     library, model_type, column, task = case_id.split("/")
     return {"id": case_id, "library": library, "model_type": model_type, "exporter": "onnx",
-            "engine": column.split("-", 1)[1], "column": column, "task": task, "status": status}
+            "engine": column.split("-", 1)[1], "column": column, "task": task, "status": status,
+            "commit": commit, **changes}
 
 
-def partial(tmp_path: Path, name: str, ids: list[str], registry_ids: list[str], **changes) -> Path:
+def partial(tmp_path: Path, name: str, ids: list[str], registry_ids: list[str], *, records: list[dict] | None = None,
+            **changes) -> Path:
     meta = {"versions": VERSIONS, "profile": "ci", "seed": 0,
             "registry": {"fingerprint": "abc", "size": len(registry_ids)}, **changes}
-    document = build_matrix([record(i) for i in ids], **meta,
+    document = build_matrix(records or [record(i) for i in ids], **meta,
                             partial={"selection": "--shard", "shard": None, "registry_ids": registry_ids})
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(document))
@@ -140,6 +169,106 @@ def test_merge_command_writes_the_matrix_and_fails_cleanly(tmp_path):
     assert not (tmp_path / "refused").exists()
 
 
+@pytest.mark.parametrize("commit", [None, NEW + "+dirty"])
+def test_a_merge_refuses_cells_not_measured_by_committed_code(tmp_path, commit):
+    first = partial(tmp_path, "a", IDS[:2], IDS)
+    second = partial(tmp_path, "b", IDS[2:], IDS, records=[record(i, commit=commit) for i in IDS[2:]])
+    with pytest.raises(MergeError, match=rf"b.json has {len(IDS) - 2} cells not measured by committed code "
+                                         rf"\(commit {re.escape(str(commit))}\)"):
+        merge_partials([first, second])
+    with pytest.raises(MergeError, match="not measured by committed code"):
+        merge_onto(published(tmp_path, IDS), [first, second])
+
+
+# ---- merging partial runs onto the published matrix ---------------------------------------------------
+
+def published(tmp_path: Path, ids: list[str], **changes) -> Path:
+    """A complete matrix of ``ids``, every cell failed at commit OLD, as the published one is stored."""
+    meta = {"versions": VERSIONS, "profile": "ci", "seed": 0, "registry": {"fingerprint": "old", "size": len(ids)},
+            **changes}
+    cells = [record(i, "failed", OLD, stage="capture", reason="an old failure") for i in ids]
+    return write_matrix(build_matrix(cells, **meta), tmp_path / "published")[0]
+
+
+def test_a_partial_run_merged_onto_the_matrix_replaces_adds_and_drops_cells(tmp_path):
+    registry = IDS[:-1] + ["transformers/new/onnx-dynamo/fill-mask"]  # IDS[-1] unregistered, a case registered
+    base = published(tmp_path, IDS)
+    rerun = [IDS[0], registry[-1]]
+    part = partial(tmp_path, "a", rerun, registry, registry={"fingerprint": "new", "size": len(registry)})
+    merged = merge_onto(base, [part])
+    assert (merged.replaced, merged.added, merged.dropped) == ([IDS[0]], [registry[-1]], [IDS[-1]])
+    matrix = merged.matrix
+    cells = {cell["id"]: cell for cell in matrix["cells"]}
+    assert sorted(cells) == sorted(registry) and "partial" not in matrix
+    assert (cells[IDS[0]]["status"], cells[IDS[0]]["commit"]) == ("certified", NEW)  # the re-run replaces
+    assert (cells[registry[-1]]["status"], cells[registry[-1]]["commit"]) == ("certified", NEW)  # added
+    for kept in IDS[1:-1]:  # the others are as published, each with the commit that measured it
+        assert (cells[kept]["status"], cells[kept]["reason"], cells[kept]["commit"]) == \
+            ("failed", "an old failure", OLD)
+    assert matrix["commits"] == {OLD: len(registry) - 2, NEW: 2}
+    assert matrix["registry"] == {"fingerprint": "new", "size": len(registry)}  # the partials' registry
+    assert matrix["versions"] == VERSIONS and matrix["summary"]["by_status"]["certified"] == 2
+
+
+def test_several_partial_files_merge_onto_the_matrix_at_once(tmp_path):
+    base = published(tmp_path, IDS)
+    parts = [partial(tmp_path, "a", IDS[:1], IDS), partial(tmp_path, "b", IDS[3:4], IDS)]
+    merged = merge_onto(base, parts)
+    assert merged.replaced == sorted([IDS[0], IDS[3]]) and not merged.added and not merged.dropped
+    assert sum(cell["status"] == "certified" for cell in merged.matrix["cells"]) == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"versions": {**VERSIONS, "torch": "2.14.1"}}, r"differ in library versions \(torch: '2.15.0' vs '2.14.1'\)"),
+    ({"profile": "thorough"}, "differ in hypothesis profile"),
+    ({"seed": 3}, "differ in conformance seed"),
+])
+def test_partial_runs_of_other_versions_profile_or_seed_are_not_merged_onto_the_matrix(tmp_path, change, message):
+    base = published(tmp_path, IDS)
+    with pytest.raises(MergeError, match=message):
+        merge_onto(base, [partial(tmp_path, "a", IDS[:1], IDS, **change)])
+
+
+def test_a_merge_onto_the_matrix_names_the_registered_cases_it_lacks(tmp_path):
+    registry = IDS + ["transformers/new/onnx-dynamo/fill-mask", "transformers/new/onnx-torchscript/fill-mask"]
+    part = partial(tmp_path, "a", registry[-1:], registry)  # one new case re-run, the other not
+    with pytest.raises(MergeError, match=r"1 registered cases have a cell neither in --onto .* nor in the partial "
+                                         r"files: transformers/new/onnx-dynamo/fill-mask$"):
+        merge_onto(published(tmp_path, IDS), [part])
+
+
+def test_a_merge_onto_refuses_a_partial_base_and_cells_that_never_ran(tmp_path):
+    from reports.matrix import NOT_RUN_REASON
+
+    part = partial(tmp_path, "a", IDS[:1], IDS)
+    with pytest.raises(MergeError, match="is a partial file: merge onto a complete matrix"):
+        merge_onto(partial(tmp_path, "base", IDS, IDS), [part])
+    never = partial(tmp_path, "b", IDS[:1], IDS, records=[record(IDS[0], "skipped", reason=NOT_RUN_REASON)])
+    with pytest.raises(MergeError, match="1 cells of the partial files were never run"):
+        merge_onto(published(tmp_path, IDS), [never])
+
+
+def test_merge_onto_command_writes_the_matrix_and_names_the_dropped_cells(tmp_path, capsys):
+    from reports.__main__ import main
+
+    base = published(tmp_path, IDS)
+    before = base.read_bytes()
+    part = partial(tmp_path, "a", IDS[:1], IDS[:-1])
+    assert main(["merge", "--onto", str(base), str(part), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "1 cells replaced, 0 added, 1 dropped" in err and f"dropped (no longer registered): {IDS[-1]}" in err
+    written = load_matrix(tmp_path / "out" / "support-matrix.json")
+    assert {cell["id"]: cell["commit"] for cell in written["cells"]} == {
+        **{i: OLD for i in IDS[1:-1]}, IDS[0]: NEW}
+    assert base.read_bytes() == before  # the base is read, never written unless --out is its directory
+    dirty = partial(tmp_path, "b", IDS[:1], IDS, records=[record(IDS[0], commit=NEW + "+dirty")])
+    assert main(["merge", "--onto", str(base), str(dirty), "--out", str(tmp_path / "refused")]) == 2
+    assert "not measured by committed code" in capsys.readouterr().err and not (tmp_path / "refused").exists()
+    # onto the published directory itself: the matrix is replaced in place
+    assert main(["merge", "--onto", str(base), str(part), "--out", str(base.parent)]) == 0
+    assert load_matrix(base)["commits"] == {OLD: len(IDS) - 2, NEW: 1}
+
+
 # ---- through pytest: shards of a run and the run itself give the same cells ------------------------
 
 RESTRICT_REGISTRY = """
@@ -173,13 +302,24 @@ def test_sharded_runs_merge_into_what_one_run_writes_and_leave_reports_alone(tmp
     assert not (tmp_path / "published").exists()  # a shard never writes a matrix
     parts = sorted((tmp_path / "parts").glob("shard-*.json"))
     assert [p.name for p in parts] == ["shard-1-of-2.json", "shard-2-of-2.json"]
-    merged = merge_partials(parts)
+    from conformance.certify import code_commit
+    from reports.matrix import is_published_commit
+
+    shards = [load_matrix(part) for part in parts]
+    assert {cell["commit"] for shard in shards for cell in shard["cells"]} == {code_commit()}  # this checkout's
+    if is_published_commit(code_commit()):
+        merged = merge_partials(parts)
+    else:  # uncommitted changes (or no git): the merge refuses such cells; compare the shards' cells as they are
+        with pytest.raises(MergeError, match="not measured by committed code"):
+            merge_partials(parts)
+        merged = {"cells": [cell for shard in shards for cell in shard["cells"]], "registry": shards[0]["registry"]}
 
     whole = run_certifier(tmp_path)
     assert whole.returncode == 0, whole.stdout[-3000:]
     single = load_matrix(tmp_path / "published" / "support-matrix.json")
     assert {c["id"]: c["status"] for c in merged["cells"]} == {c["id"]: c["status"] for c in single["cells"]}
     assert len(single["cells"]) == 4 and merged["registry"] == single["registry"]
+    assert single["commits"] == {code_commit(): 4}
     assert published.read_bytes() == before  # nothing here touched the published matrix
 
 
