@@ -60,10 +60,7 @@ def test_every_published_cell_says_what_ran():
         if cell["status"] == "certified":
             assert cell["examples"] > 0 and cell["outputs"], cell["id"]
             assert all(run["status"] == "certified" for run in cell["variants"]), cell["id"]
-        elif cell["status"] == "crashed":
-            # the worker process died mid-case, so no stage was reported; the reason says so
-            assert cell["stage"] is None and "died" in cell["reason"] and cell["reproduce"], cell["id"]
-        else:
+        else:  # a worker that died mid-case left its stage outside the process (conformance/stages.py)
             assert cell["stage"] and cell["reason"] and cell["reproduce"], cell["id"]
 
 

