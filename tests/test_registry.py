@@ -29,9 +29,10 @@ from exportkit.exporters.onnx.models.encoders import BertOnnxConfig, RobertaOnnx
 from exportkit.exporters.onnx.models.sentence_embedding import SentenceTransformersOnnxConfig
 from exportkit.exporters.onnx.models.timm_modules import TimmOnnxConfig
 from exportkit.exporters.onnx.models.vision import ResNetOnnxConfig
-from exportkit.loading import model_config
+from exportkit.loading import ROUTER, STATIC_EMBEDDING, model_config
 from exportkit.tasks import Registration, unregister
 
+from conformance.zoo import build_tiny_model
 from conformance.zoo.families import OVERRIDES as ZOO_OVERRIDES
 
 REPO_ROOT = Path(exportkit.__file__).resolve().parent.parent
@@ -226,14 +227,14 @@ def test_supported_tasks_never_silently_pick_a_library():
                                       "text-generation", "text-generation-with-past"}  # BertLMHeadModel
     assert target_class(only_transformers["feature-extraction"]) is BertOnnxConfig
     st = TasksManager.get_supported_tasks_for_model_type("bert", "onnx", library_name="sentence_transformers")
-    assert set(st) == {"feature-extraction", "sentence-similarity"}
+    assert set(st) == {"feature-extraction", "sentence-similarity", "sparse-embedding", "text-ranking"}
 
 
 def test_supported_tasks_for_decoder_include_with_past():
     tasks = TasksManager.get_supported_tasks_for_model_type("gpt2", "onnx")
     assert {"feature-extraction", "feature-extraction-with-past", "text-generation",
             "text-generation-with-past"} <= set(tasks)
-    derived = TasksManager.get_supported_tasks_for_model_type("deberta-v2", "onnx")
+    derived = TasksManager.get_supported_tasks_for_model_type("deberta-v2", "onnx", library_name="transformers")
     assert set(derived) == {"feature-extraction", "fill-mask", "text-classification", "token-classification",
                             "question-answering", "multiple-choice"}
     assert bound_keywords(tasks["text-generation-with-past"]) == {"use_past": True, "task": "text-generation"}
@@ -245,7 +246,7 @@ def test_nested_seed_views():
     assert "resnet" in TasksManager._TIMM_SUPPORTED_MODEL_TYPE
     assert "bert" not in TasksManager._TIMM_SUPPORTED_MODEL_TYPE
     assert set(TasksManager._SENTENCE_TRANSFORMERS_SUPPORTED_MODEL_TYPE["bert"]["onnx"]) == {
-        "feature-extraction", "sentence-similarity"}
+        "feature-extraction", "sentence-similarity", "sparse-embedding", "text-ranking"}
     assert "vae-decoder" in TasksManager._DIFFUSERS_SUPPORTED_MODEL_TYPE
 
 
@@ -488,6 +489,8 @@ def test_every_origin_points_at_a_registering_class_decorator():
 # ---- registry self-check: every registration builds a usable config -------------------------------------
 
 def tiny_model_config(library: str, model_type: str):
+    if library == "sentence_transformers" and model_type in (STATIC_EMBEDDING, ROUTER):  # no transformers config
+        return build_tiny_model(library, model_type, "feature-extraction").config
     if library in ("transformers", "sentence_transformers"):
         # the registry writes "gpt-oss", transformers' mapping may write "gpt_oss"
         key = next(k for k in (model_type, model_type.replace("-", "_")) if k in transformers.CONFIG_MAPPING)

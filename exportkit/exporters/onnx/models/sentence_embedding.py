@@ -241,3 +241,6 @@ class RouterOnnxConfig(OnnxConfig):
     @property
     def output_specs(self):
         return next(iter(self.routes.values())).output_specs
+
+    def generate_dummy_inputs(self, framework: str = "pt", **kwargs):
+        return next(iter(self.routes.values())).generate_dummy_inputs(framework, **kwargs)
