@@ -266,6 +266,10 @@ class UNet2DConditionOnnxConfig(LatentDenoiserOnnxConfig):
     LATENT_STEP = _num_blocks_scale("block_out_channels")
     OPTIONAL_INPUTS = {"text_embeds": _sdxl, "time_ids": _sdxl}
 
+    def axis_table(self):
+        # diffusers' Upsample2D takes another code path from batch 64 on
+        return {**super().axis_table(), "batch_size": BATCH.with_range(max=63)}
+
 
 @register("sd3-transformer-2d", "noise-prediction", library="diffusers")
 class SD3TransformerOnnxConfig(LatentDenoiserOnnxConfig):
@@ -532,13 +536,17 @@ HIDDEN = ("batch_size", "sequence_length", None)
 @register("clip-text-model", "text-encoding", library="diffusers")
 class CLIPTextEncodingOnnxConfig(TextEncodingOnnxConfig):
     """``CLIPTextModel`` (Stable Diffusion 1.x/2.x, Flux's pooled text): hidden states and the
-    pooled end-of-text state."""
+    pooled end-of-text state.
+
+    CLIP's text model is causal and pools at the end-of-text token: the pipelines pad its prompts
+    on the right (to 77 tokens); a left-padded row would start at a position that attends to nothing."""
 
     _TASK_TO_OUTPUTS = {"text-encoding": {"last_hidden_state": HIDDEN, "pooler_output": ("batch_size", None)}}
+    PADDING_SIDES = ("right",)
 
 
 @register("clip-text-model-with-projection", "text-encoding", library="diffusers")
-class CLIPTextWithProjectionEncodingOnnxConfig(TextEncodingOnnxConfig):
+class CLIPTextWithProjectionEncodingOnnxConfig(CLIPTextEncodingOnnxConfig):
     """``CLIPTextModelWithProjection`` (SDXL's and SD3's second encoders): the projected pooled
     embedding and the hidden states."""
 
