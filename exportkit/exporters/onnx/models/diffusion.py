@@ -71,7 +71,6 @@ class DiffusersOnnxConfig(OnnxConfig):
     MAX_TEXT_LENGTH: ClassVar[int] = 128
     TIMESTEP_MAX: ClassVar[float] = 1000.0  # the scheduler's timesteps: [0, 1000), or [0, 1) for flow models
     OPTIONAL_INPUTS: ClassVar[dict[str, Callable[[Any], bool]]] = {}
-    OUTPUT_FIELDS: ClassVar[dict[str, str]] = {}  # output name -> the model output's field, where they differ
 
     def _size(self, size: Size) -> int:
         config = self._normalized_config.config
@@ -119,17 +118,6 @@ class DiffusersOnnxConfig(OnnxConfig):
             generator.timestep_max = self.TIMESTEP_MAX
         return generators
 
-    def flatten_outputs(self, model_output: Any) -> dict:
-        return {name: _field(model_output, self.OUTPUT_FIELDS.get(name, name)) for name in self.output_specs}
-
-
-def _field(model_output: Any, path: str):
-    """``sample`` or ``down_block_res_samples.2``: a field of a model output, or an item of one."""
-    value = model_output
-    for part in path.split("."):
-        value = value[int(part)] if part.isdigit() else getattr(value, part)
-    return value
-
 
 # ---- autoencoders --------------------------------------------------------------------------------
 
@@ -170,7 +158,7 @@ class AutoencoderOnnxConfig(DiffusersOnnxConfig):
     def flatten_outputs(self, model_output):
         if isinstance(model_output, dict):
             return {name: model_output[name] for name in self.output_specs}
-        return super().flatten_outputs(model_output)
+        return {"sample": model_output.sample}
 
 
 DECODED = {"latent-decoding": {"sample": ("batch_size", "out_channels", "height", "width")}}
