@@ -115,6 +115,10 @@ KNOWN_FAILURES: list[KnownFailure] = [
     *(KnownFailure(f"diffusers/{model_type}/onnx-torchscript/*",
                    "the TorchScript exporter has no symbolic for aten::rms_norm at opset 18 (the RMSNorm of the "
                    "attention's queries and keys)") for model_type in RMS_NORM_MODELS),
+    *(KnownFailure(f"diffusers/{model_type}/onnx-torchscript/*",
+                   "the TorchScript exporter has no symbolic for aten::rms_norm at opset 18 (the RMSNorm of the "
+                   "attention's queries and keys)", variant=variant)
+      for model_type in RMS_NORM_MODELS for variant in VARIANTS.get(model_type, {})),
     KnownFailure("diffusers/dc-ae-*/onnx-torchscript/*",
                  "the TorchScript exporter writes a Transpose with a negative permutation (perm {0, -1, 1, 2}) "
                  "for the linear attention's RMSNorm over channels, which ONNX shape inference refuses"),
