@@ -23,11 +23,13 @@ class KnownFailure:
 
 @functools.cache
 def declared() -> tuple[KnownFailure, ...]:
-    """Every declaration: the transformers families declare theirs beside their tiny models
-    (conformance/zoo/families/), which import this module, hence read here on first use."""
+    """Every declaration: the transformers families and the diffusers components declare theirs
+    beside their tiny models (conformance/zoo/families/, conformance/zoo/diffusers_zoo.py), which
+    import this module, hence read here on first use."""
+    from .zoo.diffusers_zoo import KNOWN_FAILURES as DIFFUSERS
     from .zoo.families import KNOWN_FAILURES as FAMILIES
 
-    return tuple(FAMILIES)
+    return (*FAMILIES, *DIFFUSERS)
 
 
 def __getattr__(name: str):

@@ -130,3 +130,28 @@ class DummyLatentInputGenerator(DummyInputGenerator):
 
     def generate(self, spec, shape, rng):
         return self.random_float(shape, rng)
+
+
+class DummyDiffusionInputGenerator(DummyInputGenerator):
+    """A diffusion component's inputs: noised latents and text states (normal floats), timesteps
+    inside the scheduler's range, rotary position ids on a grid, guidance scales, masks of ones."""
+
+    SUPPORTED_INPUT_NAMES = ("sample", "latent_sample", "hidden_states", "controlnet_cond", "encoder_hidden_states",
+                             "pooled_projections", "text_embeds", "time_ids", "timestep", "guidance", "img_ids",
+                             "txt_ids", "video_coords", "encoder_attention_mask", "encoder_hidden_states_mask",
+                             "controlnet_mode")
+    timestep_max: float = 1000.0  # set by the config: [0, 1000) for DDPM-style schedulers, [0, 1) for flow models
+
+    def generate(self, spec, shape, rng):
+        name = spec.name
+        if name == "timestep":
+            return (torch.rand(shape, generator=rng) * self.timestep_max).to(self.float_dtype)
+        if name == "guidance":
+            return (1.0 + 4.0 * torch.rand(shape, generator=rng)).to(self.float_dtype)
+        if name in ("img_ids", "txt_ids", "video_coords"):  # positions: small whole numbers
+            return self.random_int(shape, 64, rng).to(self.float_dtype)
+        if name in ("encoder_attention_mask", "encoder_hidden_states_mask"):
+            return self.ones(shape) if spec.dtype == "int" else torch.ones(shape, dtype=self.float_dtype)
+        if name == "controlnet_mode":
+            return self.random_int(shape, self.normalized_config.num_mode, rng)
+        return self.random_float(shape, rng)

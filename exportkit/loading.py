@@ -60,6 +60,76 @@ SENTENCE_TRANSFORMERS_DEFAULT_TASKS = {"SentenceTransformer": "sentence-similari
 AUDIO_MODEL_TYPES = frozenset({"wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "sew"})
 
 
+# diffusers component classes -> task -> registry model type; the first task is the class's default.
+# An autoencoder is two components, its encoder and its decoder; text encoders are transformers classes.
+DIFFUSERS_COMPONENTS: dict[str, dict[str, str]] = {
+    "AutoencoderKL": {"latent-decoding": "vae-decoder", "latent-encoding": "vae-encoder"},
+    "AutoencoderKLFlux2": {"latent-decoding": "flux2-vae-decoder", "latent-encoding": "flux2-vae-encoder"},
+    "AutoencoderTiny": {"latent-decoding": "vae-tiny-decoder", "latent-encoding": "vae-tiny-encoder"},
+    "AutoencoderDC": {"latent-decoding": "dc-ae-decoder", "latent-encoding": "dc-ae-encoder"},
+    "UNet2DConditionModel": {"noise-prediction": "unet-2d-condition"},
+    "SD3Transformer2DModel": {"noise-prediction": "sd3-transformer-2d"},
+    "FluxTransformer2DModel": {"noise-prediction": "flux-transformer-2d"},
+    "Flux2Transformer2DModel": {"noise-prediction": "flux2-transformer-2d"},
+    "SanaTransformer2DModel": {"noise-prediction": "sana-transformer-2d"},
+    "PixArtTransformer2DModel": {"noise-prediction": "pixart-transformer-2d"},
+    "WanTransformer3DModel": {"noise-prediction": "wan-transformer-3d"},
+    "HunyuanVideoTransformer3DModel": {"noise-prediction": "hunyuan-video-transformer-3d"},
+    "LTXVideoTransformer3DModel": {"noise-prediction": "ltx-video-transformer-3d"},
+    "QwenImageTransformer2DModel": {"noise-prediction": "qwen-image-transformer-2d"},
+    "ControlNetModel": {"control-residuals": "controlnet"},
+    "FluxControlNetModel": {"control-residuals": "flux-controlnet"},
+    "CLIPTextModel": {"text-encoding": "clip-text-model"},
+    "CLIPTextModelWithProjection": {"text-encoding": "clip-text-model-with-projection"},
+    "T5EncoderModel": {"text-encoding": "t5-encoder-model"},
+    "UMT5EncoderModel": {"text-encoding": "umt5-encoder-model"},
+    "Gemma2Model": {"text-encoding": "gemma2-model"},
+    "Gemma3TextModel": {"text-encoding": "gemma3-text-model"},
+}
+DIFFUSERS_CLASS_OF_MODEL_TYPE = {model_type: name for name, tasks in DIFFUSERS_COMPONENTS.items()
+                                 for model_type in tasks.values()}
+
+
+def _diffusers_class_name(model: Any) -> str:
+    """The component class of a diffusers model instance or of a saved component directory."""
+    if not isinstance(model, (str, os.PathLike)):
+        return type(model).__name__
+    path = _local_dir(model)
+    config = _read_json(path / "config.json")
+    if not config and (path / "vae").is_dir():  # a pipeline directory: its VAE, as before
+        config = _read_json(path / "vae" / "config.json")
+    architectures = config.get("architectures") or []
+    return config.get("_class_name") or (architectures[0] if architectures else "")
+
+
+def diffusers_model_type(model: Any, task: str | Task | None = None) -> str:
+    """The registry model type of a diffusers component (instance or directory) for ``task``
+    (its class's default task when not given)."""
+    class_name = _diffusers_class_name(model)
+    tasks = DIFFUSERS_COMPONENTS.get(class_name)
+    if tasks is None:
+        raise ModelLoadingError(f"{class_name or model!r} is not a diffusers component exportkit knows; known: "
+                                f"{', '.join(sorted(DIFFUSERS_COMPONENTS))}")
+    if task is None:
+        return next(iter(tasks.values()))
+    from .task_names import LIBRARY_SYNONYMS
+
+    parsed = Task.parse(task).name
+    if parsed not in tasks:  # a placeholder task: the first of the class's tasks it stands for
+        named = LIBRARY_SYNONYMS["diffusers"].get(parsed, ())
+        parsed = next((name for name in tasks if name in named), parsed)
+    if parsed not in tasks:
+        raise UnsupportedTaskError(f"a diffusers {class_name} exports {', '.join(tasks)}, not {parsed!r}")
+    return tasks[parsed]
+
+
+def _diffusers_class(class_name: str):
+    import diffusers
+    import transformers
+
+    return getattr(diffusers, class_name, None) or getattr(transformers, class_name)
+
+
 def model_class_for_task(task: Task, library: str = "transformers", model_type: str | None = None):
     """The class that loads a model for ``task`` in ``library``."""
     if library == "transformers":
@@ -77,9 +147,17 @@ def model_class_for_task(task: Task, library: str = "transformers", model_type: 
             raise UnsupportedTaskError(f"sentence-transformers has no pipeline for task {task.name!r}")
         return getattr(sentence_transformers, name)
     if library == "diffusers":
-        from diffusers import AutoencoderKL
+        if model_type is not None:
+            from .tasks import normalize_model_type
 
-        return AutoencoderKL
+            name = DIFFUSERS_CLASS_OF_MODEL_TYPE.get(normalize_model_type(model_type))
+            if name is None:
+                raise UnsupportedTaskError(f"no diffusers component has model type {model_type!r}")
+            return _diffusers_class(name)
+        names = [name for name, tasks in DIFFUSERS_COMPONENTS.items() if task.name in tasks]
+        if not names:
+            raise UnsupportedTaskError(f"no diffusers component exports task {task.name!r}")
+        return _diffusers_class(names[0])
     if library == "timm":
         import timm
 
@@ -126,7 +204,7 @@ def infer_model_type(model: Any) -> str:
     if library == "timm":
         return timm_models.module_of_model(model)
     if library == "diffusers":
-        return "vae-decoder" if type(model).__name__.startswith("Autoencoder") else type(model).__name__.lower()
+        return diffusers_model_type(model)
     return model.config.model_type
 
 
@@ -149,8 +227,7 @@ def infer_model_type_from_dir(model_dir: str | os.PathLike, library: str | None 
     if library == "timm":
         return timm_models.module_of(_timm_architecture(path, config))
     if library == "diffusers":
-        class_name = config.get("_class_name", "")
-        return "vae-decoder" if class_name.startswith("Autoencoder") else class_name.lower()
+        return diffusers_model_type(path)
     if "model_type" not in config:
         raise ModelLoadingError(f"{path}/config.json names no model_type")
     return config["model_type"]
@@ -164,7 +241,8 @@ def infer_task(model: Any) -> str:
     if library == "timm":
         return "feature-extraction" if _timm_num_classes(model) == 0 else "image-classification"
     if library == "diffusers":
-        return "latent-decoding"
+        tasks = DIFFUSERS_COMPONENTS.get(_diffusers_class_name(model))
+        return next(iter(tasks)) if tasks else "latent-decoding"
     if isinstance(model, (str, os.PathLike)):
         config = _read_json(_local_dir(model) / "config.json")
         architectures = config.get("architectures") or []
@@ -385,11 +463,14 @@ def _load(path: Path, task: Task, library: str, trust_remote_code: bool, device:
         return pipeline(str(path), device=device, local_files_only=True, trust_remote_code=trust_remote_code,
                         model_kwargs={"use_safetensors": safetensors_only})
     if library == "diffusers":
-        from diffusers import AutoencoderKL
-
         subfolder = "vae" if (path / "vae").is_dir() else None
-        with _quiet("diffusers"):  # its own warning on missing weights; check_weights judges them
-            model, info = AutoencoderKL.from_pretrained(path, subfolder=subfolder, local_files_only=True,
+        component = _diffusers_class(_diffusers_class_name(path))
+        if component.__module__.startswith("transformers"):  # a pipeline's text encoder: reported as any transformers load
+            _refuse_custom_code(path, trust_remote_code)
+            return component.from_pretrained(path, local_files_only=True, use_safetensors=safetensors_only)
+        else:
+            with _quiet("diffusers"):  # its own warning on missing weights; check_weights judges them
+                model, info = component.from_pretrained(path, subfolder=subfolder, local_files_only=True,
                                                         use_safetensors=safetensors_only, output_loading_info=True)
         reports.append(WeightReport.from_loading_info(model, info))
         return model

@@ -36,6 +36,10 @@ TASKS: dict[str, str] = {
     "sparse-embedding": "a sparse embedding with one weight per vocabulary entry (SPLADE)",
     "text-ranking": "relevance scores of text pairs (a cross-encoder)",
     "latent-decoding": "an image decoded from a latent sample (VAE decoder)",
+    "latent-encoding": "the latent of an image (VAE encoder)",
+    "noise-prediction": "a diffusion denoiser's prediction for a noised latent at a timestep (UNet, DiT)",
+    "control-residuals": "a ControlNet's residuals for its denoiser's blocks",
+    "text-encoding": "a diffusion pipeline's text encoder's hidden states",
 }
 
 # Synonyms accepted at the edge, mapped to the canonical name.
@@ -65,6 +69,23 @@ SYNONYMS: dict[str, str] = {
     "masked-image-modeling": "masked-im",
     "super-resolution": "image-to-image",
 }
+
+# Library-scoped synonyms: the task names the seed registered diffusers components under, before
+# they had tasks of their own ("semantic-segmentation" for every UNet, VAE and transformer,
+# "feature-extraction" for text encoders). Each still names the one task of its component.
+LIBRARY_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "diffusers": {
+        "semantic-segmentation": ("latent-decoding", "latent-encoding", "noise-prediction", "control-residuals"),
+        "feature-extraction": ("text-encoding",),
+    },
+}
+
+
+def library_synonym(task: str, library: str | None, supported) -> str | None:
+    """The task of ``supported`` that the library-scoped synonym ``task`` names, if exactly one."""
+    candidates = LIBRARY_SYNONYMS.get((library or "").replace("-", "_"), {}).get(task, ())
+    matches = [name for name in candidates if name in supported]
+    return matches[0] if len(matches) == 1 else None
 
 
 @dataclass(frozen=True, order=True)

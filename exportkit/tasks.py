@@ -24,7 +24,7 @@ from .errors import (
     UnsupportedModelTypeError,
     UnsupportedTaskError,
 )
-from .task_names import SYNONYMS, TASKS, Task, did_you_mean
+from .task_names import SYNONYMS, TASKS, Task, did_you_mean, library_synonym
 
 if TYPE_CHECKING:
     from .exporters.base import ExporterConfig
@@ -318,15 +318,23 @@ class TasksManager:
                 raise ValueError("either model or model_type must be given")
             if library_name is None:
                 library_name = infer_library_from_model(model)
-            config = getattr(model, "config", None) if library_name == "transformers" else None
-            # a pipeline's config is its first transformer's, not what the pipeline is (a Router)
-            model_type = getattr(config, "export_model_type", None) or getattr(config, "model_type", None)
+            if library_name.replace("-", "_") == "diffusers":  # a component's model type is its class's, per task
+                from .loading import diffusers_model_type
+
+                model_type = diffusers_model_type(model, task)
+            else:
+                # a pipeline's config is its first transformer's, not what the pipeline is (a Router)
+                config = getattr(model, "config", None) if library_name == "transformers" else None
+                model_type = getattr(config, "export_model_type", None) or getattr(config, "model_type", None)
             if model_type is None:
                 model_type = infer_model_type(model)
         model_type = normalize_model_type(model_type)
         parsed = Task.parse(task)
         supported = TasksManager.get_supported_tasks_for_model_type(model_type, exporter, model_name, library_name)
         constructor = supported.get(str(parsed))
+        owners = [library_name] if library_name else TasksManager._libraries_for(model_type)
+        if constructor is None and len(owners) == 1 and (synonym := library_synonym(parsed.name, owners[0], supported)):
+            constructor = supported[synonym]
         if constructor is None:
             raise UnsupportedTaskError(
                 f"{model_name or model_type!r} does not support task {task!r} with exporter {exporter!r}"
