@@ -505,8 +505,6 @@ def tiny_model_config(library: str, model_type: str):
         return SimpleNamespace(model_type=model_type, num_channels=3, image_size=(64, 64), num_classes=10,
                                total_stride=32, dynamic_image_size=True, patch_step=1, feature_rank=4, pools=True)
     if library == "diffusers":  # a component's config is its class's: the zoo's tiny one
-        from conformance.zoo import build_tiny_model
-
         task = next(e.task for e in TasksManager.list_registrations(library="diffusers", model_type=model_type))
         return build_tiny_model(library, model_type, task).config
     pytest.fail(f"no tiny config for {library}/{model_type}: add one to tiny_model_config")
