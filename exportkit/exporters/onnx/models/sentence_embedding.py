@@ -1,6 +1,7 @@
 """sentence-transformers pipelines, exported whole: a SentenceTransformer (an encoder, its pooling,
-Dense and Normalize; or a StaticEmbedding), a SparseEncoder (SPLADE: a masked-LM and its pooling over the vocabulary)
-and a CrossEncoder (a sequence classifier scoring text pairs).
+Dense and Normalize; CLIP's two towers, one graph each; a StaticEmbedding; a Router, one graph per
+route), a SparseEncoder (SPLADE: a masked-LM and its pooling over the vocabulary) and a
+CrossEncoder (a sequence classifier scoring text pairs).
 
 The model inside a pipeline is a transformers model, whose export facts (inputs, axes, dummy
 inputs, reserved positions, padding sides) the transformers registry already holds for its
@@ -188,7 +189,6 @@ class StaticEmbeddingOnnxConfig(SentenceTransformersOnnxConfig):
 
     NORMALIZED_CONFIG_CLASS = NormalizedTextConfig
     DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator,)
-    ATOL_FOR_VALIDATION = 1e-4
     INPUTS = {"input_ids": ("total_tokens",), "offsets": ("batch_size",)}
     INT_INPUTS = OnnxConfig.INT_INPUTS | {"offsets"}
     _TASK_TO_OUTPUTS = {task: {"sentence_embedding": ("batch_size", None)}
@@ -231,16 +231,20 @@ class RouterOnnxConfig(OnnxConfig):
     def submodels(self):
         return {f"{route}_model": part for route, part in self.routes.items()}
 
+    @property
+    def first_route(self) -> SentenceTransformersOnnxConfig:
+        return next(iter(self.routes.values()))
+
     def axis_table(self):
-        return next(iter(self.routes.values())).axis_table()
+        return self.first_route.axis_table()
 
     @property
     def input_specs(self):
-        return next(iter(self.routes.values())).input_specs
+        return self.first_route.input_specs
 
     @property
     def output_specs(self):
-        return next(iter(self.routes.values())).output_specs
+        return self.first_route.output_specs
 
     def generate_dummy_inputs(self, framework: str = "pt", **kwargs):
-        return next(iter(self.routes.values())).generate_dummy_inputs(framework, **kwargs)
+        return self.first_route.generate_dummy_inputs(framework, **kwargs)
