@@ -100,6 +100,16 @@ class DummyDecoderTextInputGenerator(DummyInputGenerator):
         return self.random_float(shape, rng)
 
 
+class DummyEmbeddingsInputGenerator(DummyInputGenerator):
+    """Token vectors a language model takes instead of ids (a vision-language model's merged
+    text and image embeddings): normal floats."""
+
+    SUPPORTED_INPUT_NAMES = ("inputs_embeds",)
+
+    def generate(self, spec, shape, rng):
+        return self.random_float(shape, rng)
+
+
 class DummyPastKeyValuesGenerator(DummyInputGenerator):
     SUPPORTED_INPUT_NAMES = ("past_key_values.*",)
 

@@ -145,6 +145,7 @@ class NormalizedTextAndVisionConfig(NormalizedConfig):
         "text_config": "text_config",
         "vision_config": "vision_config",
         "vocab_size": "text_config.vocab_size",
+        "hidden_size": "text_config.hidden_size",
         "max_position_embeddings": "text_config.max_position_embeddings",
         "pad_token_id": "text_config.pad_token_id",
         "eos_token_id": "text_config.eos_token_id",

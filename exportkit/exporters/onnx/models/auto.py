@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import types
 from typing import Any, ClassVar
 
 from ....errors import ExportKitError
@@ -42,6 +43,7 @@ from ..config import (
     TextDecoderOnnxConfig,
     TextEncoderOnnxConfig,
     TextSeq2SeqOnnxConfig,
+    VisionLanguageOnnxConfig,
     VisionOnnxConfig,
 )
 
@@ -313,15 +315,16 @@ def main_input(model_cls: type, parameters: set[str]) -> str | None:
 SIZE_FREE_STRIDE = 32
 
 
-def names_image_size(model_type: str) -> bool:
-    """Whether ``model_type``'s default config (or its vision sub-config) names an image size."""
+def names_image_size(model_type: str, normalized: type = NormalizedAnyVisionConfig) -> bool:
+    """Whether ``model_type``'s default config names an image size where ``normalized`` reads it
+    (by default: the config or its vision sub-config)."""
     from transformers import CONFIG_MAPPING
 
     key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
     if key not in CONFIG_MAPPING:
         return True  # nothing to read: the normalized config says what is missing
     try:
-        return NormalizedAnyVisionConfig(CONFIG_MAPPING[key]()).has("image_size")
+        return normalized(CONFIG_MAPPING[key]()).has("image_size")
     except Exception:  # noqa: BLE001  transformers refuses its own default config for a few types
         return True
 
@@ -345,6 +348,23 @@ def interleaves(model_cls: type, parameters: set[str], task: str) -> str | None:
         return "image" if fields and "logits_per_image" not in fields else None
     if parameters & set(AUDIO_INPUTS) and task != "text-generation":  # a decoder generates from text alone
         return None if "logits_per_audio" in output_fields(model_cls) else "audio"
+    return None
+
+
+def vision_language_gap(model_type: str, model_cls: type, parameters: set[str]) -> str | None:
+    """What keeps a vision-language model from :class:`VisionLanguageOnnxConfig`'s three graphs
+    (None: nothing): its vision tower must make the placeholders' features from the pixels of
+    images of its config's one size, and its language model must take token vectors."""
+    if "inputs_embeds" not in parameters:
+        return "its forward takes no inputs_embeds to run the language model on"
+    get_image_features = getattr(model_cls, "get_image_features", None)
+    if get_image_features is None:
+        return "it has no get_image_features to make the placeholders' features with"
+    needed = required_parameters(types.SimpleNamespace(forward=get_image_features)) - {"pixel_values"}
+    if needed:
+        return f"its get_image_features needs {', '.join(sorted(needed))} besides the pixels"
+    if not names_image_size(model_type, VisionLanguageOnnxConfig.NORMALIZED_CONFIG_CLASS):
+        return "its vision config names no image size (its vision tower reads patch grids of any size)"
     return None
 
 
@@ -377,11 +397,19 @@ def derived_config_class(model_type: str, task: str) -> type:
                                  f"(it takes {', '.join(sorted(parameters)) or 'nothing'}): no middle-end "
                                  "config exports it yet")
     modality = interleaves(model_cls, parameters, task) if base is None and main == "input_ids" else None
-    if modality:
+    if modality == "image" and task == "feature-extraction":
+        gap = vision_language_gap(model_type, model_cls, parameters)
+        if gap:
+            raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and images together into one "
+                                     f"model, and {gap}: no middle-end config exports it yet")
+        base = VisionLanguageOnnxConfig
+    elif modality:
         raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and {modality} together into one "
                                  f"model (not a dual encoder comparing their embeddings): exportkit has no "
                                  f"middle-end config for joint text-and-{modality} inputs yet")
-    if main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
+    if base is VisionLanguageOnnxConfig:
+        pass  # its graphs' inputs and outputs are its own (one set per part)
+    elif main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: TEXT_AND_VISION_OUTPUTS}
     elif main == "input_ids":
