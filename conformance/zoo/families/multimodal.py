@@ -14,6 +14,16 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # resamples each image to latent_query_num tokens (2,048 by default)
     "kosmos-2": {"text_config": {"layers": 2, "attention_heads": 4}},
     "kosmos-2.5": {"text_config": {"layers": 2, "attention_heads": 4}, "latent_query_num": 8},
+    # the pooled image tokens tile the tower's 8 x 8 patches (256 by default, more than there are)
+    "gemma3": {"mm_tokens_per_image": 16},
+    # the tower layers whose states it concatenates, of the tiny tower's 2 (and its embeddings)
+    "vipllava": {"vision_feature_layers": [-2, -1]},
+    # its projector maps a patch count to a query count: the tiny tower's 64 patches, not 1,225 or
+    # 4,900; the grouped matmul of its experts needs rows of whole 16-byte multiples
+    "aria": {"projector_patch_to_query_dict": {64: 16}, "text_config": {"intermediate_size": 64,
+                                                                         "moe_intermediate_size": 16}},
+    # its text layers find the window size in the text config, which the tiny shrink leaves unset
+    "step3p7": {"text_config": {"sliding_window": 8}},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {}
@@ -27,10 +37,13 @@ KNOWN_FAILURES: list[KnownFailure] = [
                  "spatial_shapes, and its config has no image size: no middle-end exports variable-resolution "
                  "patches yet"),
     *(KnownFailure(f"transformers/{family}/onnx-*/feature-extraction",
-                   f"{name}'s base model takes images (or video) beside text, placed at image tokens in the "
-                   "text: exportkit's text-and-vision middle-end is CLIP-like (two towers), and no middle-end "
-                   "exports a vision-language model's interleaved inputs yet")
-      for family, name in (("qwen3-5", "Qwen3.5"), ("t5gemma2", "T5Gemma 2"), ("emu3", "Emu3"))),
+                   f"{name}'s base model places image (or video) features at placeholder tokens in the text, "
+                   f"and {cause}: the vision-language middle-end (vision_encoder, embed_tokens, "
+                   "language_model) takes pixel_values of the config's one image size")
+      for family, name, cause in (
+          ("qwen3-5", "Qwen3.5", "its vision tower reads flattened patches on a grid of any size (image_grid_thw)"),
+          ("t5gemma2", "T5Gemma 2", "its encoder embeds the images inside its own forward (no get_image_features)"),
+          ("emu3", "Emu3", "its image tokenizer needs each image's size (image_sizes) besides the pixels"))),
     *(KnownFailure(f"transformers/{family}/onnx-*/zero-shot-object-detection",
                    "open-vocabulary detection takes a batch of text queries per image (input_ids of batch x "
                    "queries rows) and returns a box and a score per patch and query: no middle-end exports "

@@ -387,6 +387,9 @@ class VisionLanguageOnnxConfig(OnnxConfig):
     }
     INPUTS = {name: axes for inputs in PART_INPUTS.values() for name, axes in inputs.items()}  # every graph's
     _TASK_TO_OUTPUTS = {"feature-extraction": PART_OUTPUTS["language_model"]}
+    # Whether the vision tower takes a prompt's images as one row (Idefics and its kin:
+    # pixel_values of prompts x images x channels x height x width), each a single image here.
+    IMAGES_GROUPED_BY_PROMPT: ClassVar[bool] = False
     part: str | None = None  # set on each graph's copy by submodels()
 
     def submodels(self):
@@ -415,7 +418,9 @@ class VisionLanguageOnnxConfig(OnnxConfig):
     @property
     def input_specs(self):
         table = self.axis_table()
-        inputs = self.PART_INPUTS[self.part or "language_model"]
+        inputs = dict(self.PART_INPUTS[self.part or "language_model"])
+        if self.IMAGES_GROUPED_BY_PROMPT and "pixel_values" in inputs:
+            inputs["pixel_values"] = ("num_images", *inputs["pixel_values"])
         return {name: self._spec(name, axes, table) for name, axes in inputs.items()}
 
     @property

@@ -360,7 +360,10 @@ def vision_language_gap(model_type: str, model_cls: type, parameters: set[str]) 
     get_image_features = getattr(model_cls, "get_image_features", None)
     if get_image_features is None:
         return "it has no get_image_features to make the placeholders' features with"
-    needed = required_parameters(types.SimpleNamespace(forward=get_image_features)) - {"pixel_values"}
+    takes = types.SimpleNamespace(forward=get_image_features)
+    needed = required_parameters(takes) - {"pixel_values"}
+    if "image_grid_thw" in forward_parameters(takes):  # optional, yet the tower cannot place patches without it
+        needed.add("image_grid_thw")
     if needed:
         return f"its get_image_features needs {', '.join(sorted(needed))} besides the pixels"
     if not names_image_size(model_type, VisionLanguageOnnxConfig.NORMALIZED_CONFIG_CLASS):

@@ -14,3 +14,11 @@ class CLIPOnnxConfig(TextAndVisionOnnxConfig):
         "image_embeds": ("image_batch_size", None),
     }
     _TASK_TO_OUTPUTS = {"feature-extraction": _OUTPUTS, "zero-shot-image-classification": _OUTPUTS}
+
+
+# Vision-language models whose export needs more than the derivation sees (see models/auto.py).
+DECLARED = {
+    # their vision towers take each prompt's images together, as one row of pixel_values
+    **{model_type: {"IMAGES_GROUPED_BY_PROMPT": True}
+       for model_type in ("idefics2", "idefics3", "smolvlm", "modernvbert", "ultravbert")},
+}

@@ -1,0 +1,74 @@
+"""Vision-language models (LLaVA and its kin) export as three graphs that compose to the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+
+from conformance.zoo import transformers_zoo
+from exportkit.exporters.onnx.config import VISION_LANGUAGE_PARTS, VisionLanguageOnnxConfig
+from exportkit.exporters.onnx.convert import export_models
+from exportkit.exporters.onnx.models.auto import AutoOnnxConfig, DerivedConfigError, derived_config_class
+
+PLACEHOLDER = 7  # an id inside the tiny vocabulary stands for the image's features
+
+
+def test_a_vision_language_model_is_derived_to_three_graphs():
+    config = AutoOnnxConfig(transformers_zoo.tiny_config("llava", "feature-extraction"), task="feature-extraction")
+    assert isinstance(config, VisionLanguageOnnxConfig)
+    parts = config.submodels()
+    assert tuple(parts) == VISION_LANGUAGE_PARTS
+    assert {stem: set(part.input_specs) for stem, part in parts.items()} == {
+        "vision_encoder": {"pixel_values"},
+        "embed_tokens": {"input_ids"},
+        "language_model": {"inputs_embeds", "attention_mask"},
+    }
+    assert {stem: set(part.output_specs) for stem, part in parts.items()} == {
+        "vision_encoder": {"image_features"},
+        "embed_tokens": {"inputs_embeds"},
+        "language_model": {"last_hidden_state"},
+    }
+    # the text axes are dynamic; the vision tower takes one image of its config's size
+    assert parts["language_model"].inputs["inputs_embeds"] == {0: "batch_size", 1: "sequence_length"}
+    assert parts["vision_encoder"].inputs["pixel_values"] == {}
+
+
+@pytest.mark.parametrize(("model_type", "cause"), [
+    ("qwen2-vl", "names no image size"),
+    ("llava-next", "needs image_sizes besides the pixels"),
+    ("mllama", "no get_image_features"),
+])
+def test_a_vision_language_model_that_does_not_fit_is_refused_with_what_keeps_it_out(model_type, cause):
+    with pytest.raises(DerivedConfigError, match=cause):
+        derived_config_class(model_type, "feature-extraction")
+
+
+def test_the_three_graphs_composed_as_a_runtime_does_give_what_the_model_gives(tmp_path):
+    torch.manual_seed(0)
+    model, _ = transformers_zoo.build("llava", "feature-extraction", image_token_id=PLACEHOLDER)
+    model.eval()
+    config = AutoOnnxConfig(model.config, task="feature-extraction")
+    results = export_models(model, config, tmp_path, engine="torchscript")
+    run = {stem: onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+           for stem, result in results.items()}
+
+    image = torch.randn(1, *config.submodels()["vision_encoder"].input_specs["pixel_values"].shape({})[1:])
+    (features,) = run["vision_encoder"].run(None, {"pixel_values": image.numpy()})
+    # a prompt: text, the image's placeholders, more text; the second row left-padded
+    text = torch.randint(PLACEHOLDER + 1, model.config.text_config.vocab_size, (2, 9))
+    ids = torch.cat([text[:, :4], torch.full((2, len(features)), PLACEHOLDER), text[:, 4:]], dim=1)
+    mask = torch.ones_like(ids)
+    mask[1, :2] = 0
+    ids[1, :2] = model.config.text_config.pad_token_id or 0
+    (embeds,) = run["embed_tokens"].run(None, {"input_ids": ids.numpy()})
+    merged = embeds.copy()
+    for row in range(len(ids)):  # the runtime's write: each image feature over its placeholder
+        merged[row, (ids[row] == PLACEHOLDER).numpy()] = features
+    (hidden,) = run["language_model"].run(None, {"inputs_embeds": merged, "attention_mask": mask.numpy()})
+
+    with torch.no_grad():
+        expected = model(input_ids=ids, pixel_values=image.expand(2, -1, -1, -1), attention_mask=mask)
+    real = mask.bool().numpy()
+    np.testing.assert_allclose(hidden[real], expected.last_hidden_state.numpy()[real], atol=1e-4)
