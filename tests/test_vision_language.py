@@ -36,9 +36,11 @@ def test_a_vision_language_model_is_derived_to_three_graphs():
 
 
 @pytest.mark.parametrize(("model_type", "cause"), [
-    ("qwen2-vl", "names no image size"),
-    ("llava-next", "needs image_sizes besides the pixels"),
+    ("chameleon", "names no image size"),
+    ("qwen2-vl", "needs image_grid_thw besides the pixels"),
+    ("llava-next", "image_grid_pinpoints"),
     ("mllama", "no get_image_features"),
+    ("tvp", "takes no inputs_embeds"),
 ])
 def test_a_vision_language_model_that_does_not_fit_is_refused_with_what_keeps_it_out(model_type, cause):
     with pytest.raises(DerivedConfigError, match=cause):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import inspect
 import math
 import types
 from typing import Any, ClassVar
@@ -429,12 +430,24 @@ class VisionLanguageOnnxConfig(OnnxConfig):
         outputs = self.PART_OUTPUTS[self.part or "language_model"]
         return {name: self._spec(name, axes, table) for name, axes in outputs.items()}
 
+    def model_kwargs(self, inputs):
+        kwargs = super().model_kwargs(inputs)
+        if (self.part or "language_model") == "language_model":
+            kwargs["use_cache"] = False  # else the model makes a cache, whose sliding window branches on the length
+        return kwargs
+
     def call_model(self, model, kwargs):
         part = self.part or "language_model"
         if part == "embed_tokens":
             return {"inputs_embeds": model.get_input_embeddings()(kwargs["input_ids"])}
         if part == "vision_encoder":
-            features = model.get_image_features(pixel_values=kwargs["pixel_values"], return_dict=True).pooler_output
+            pixels = kwargs["pixel_values"]
+            extra = {}
+            sizes = inspect.signature(model.get_image_features).parameters.get("image_sizes")
+            if sizes is not None and sizes.default is sizes.empty:
+                # each image's height and width, which the graph's pixels fix: no input of its own
+                extra["image_sizes"] = torch.tensor([pixels.shape[-2:]] * len(pixels))
+            features = model.get_image_features(pixel_values=pixels, return_dict=True, **extra).pooler_output
             if isinstance(features, (list, tuple)):  # one tensor per image, as the model concatenates them
                 features = torch.cat(list(features), dim=0)
             return {"image_features": features.reshape(-1, features.shape[-1])}

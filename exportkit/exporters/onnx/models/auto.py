@@ -27,7 +27,7 @@ import types
 from typing import Any, ClassVar
 
 from ....errors import ExportKitError
-from ....normalized_config import NormalizedAnyTextConfig, NormalizedAnyVisionConfig, NormalizedTextAndVisionConfig
+from ....normalized_config import NormalizedAnyTextConfig, NormalizedConfig, NormalizedAnyVisionConfig, NormalizedTextAndVisionConfig
 from ....task_names import Task
 from ....tasks import normalize_model_type, register_derived
 from ....transformers_auto import TRANSFORMERS_AUTO_CLASSES, auto_mapping, auto_pairs, backing_auto_class
@@ -315,18 +315,24 @@ def main_input(model_cls: type, parameters: set[str]) -> str | None:
 SIZE_FREE_STRIDE = 32
 
 
-def names_image_size(model_type: str, normalized: type = NormalizedAnyVisionConfig) -> bool:
-    """Whether ``model_type``'s default config names an image size where ``normalized`` reads it
-    (by default: the config or its vision sub-config)."""
+def default_config_has(model_type: str, name: str, normalized: type = NormalizedAnyVisionConfig) -> bool | None:
+    """Whether ``model_type``'s default config has ``name`` where ``normalized`` reads it (by
+    default: the config or its vision sub-config); None where there is no default config to read."""
     from transformers import CONFIG_MAPPING
 
     key = model_type if model_type in CONFIG_MAPPING else model_type.replace("-", "_")
     if key not in CONFIG_MAPPING:
-        return True  # nothing to read: the normalized config says what is missing
+        return None
     try:
-        return normalized(CONFIG_MAPPING[key]()).has("image_size")
+        return normalized(CONFIG_MAPPING[key]()).has(name)
     except Exception:  # noqa: BLE001  transformers refuses its own default config for a few types
-        return True
+        return None
+
+
+def names_image_size(model_type: str, normalized: type = NormalizedAnyVisionConfig) -> bool:
+    """Whether ``model_type``'s default config names an image size (nothing to read: the
+    normalized config says later what is missing)."""
+    return default_config_has(model_type, "image_size", normalized) is not False
 
 
 @functools.cache
@@ -361,13 +367,15 @@ def vision_language_gap(model_type: str, model_cls: type, parameters: set[str]) 
     if get_image_features is None:
         return "it has no get_image_features to make the placeholders' features with"
     takes = types.SimpleNamespace(forward=get_image_features)
-    needed = required_parameters(takes) - {"pixel_values"}
+    needed = required_parameters(takes) - {"pixel_values", "image_sizes"}  # the sizes: the pixels' own
     if "image_grid_thw" in forward_parameters(takes):  # optional, yet the tower cannot place patches without it
         needed.add("image_grid_thw")
     if needed:
         return f"its get_image_features needs {', '.join(sorted(needed))} besides the pixels"
     if not names_image_size(model_type, VisionLanguageOnnxConfig.NORMALIZED_CONFIG_CLASS):
         return "its vision config names no image size (its vision tower reads patch grids of any size)"
+    if default_config_has(model_type, "image_grid_pinpoints", NormalizedConfig):
+        return "its vision tower tiles each image into crops on a grid its size picks (image_grid_pinpoints)"
     return None
 
 
