@@ -86,6 +86,28 @@ class NormalizedAnyTextConfig(NormalizedConfig):
         super().__init__(text if text is not None else config, allow_new=allow_new, **kwargs)
 
 
+class NormalizedTextWithTowerConfig(NormalizedAnyTextConfig):
+    """A language model fed by a vision or audio tower (LLaVA, Voxtral): the text sizes as
+    :class:`NormalizedAnyTextConfig` reads them, the tower's from its sub-config."""
+
+    TOWER_ATTRIBUTES = {
+        "image_size": "vision_config.image_size",
+        "num_channels": "vision_config.num_channels",
+        "num_mel_bins": "audio_config.num_mel_bins",
+        "max_source_positions": "audio_config.max_source_positions",
+        "n_window": "audio_config.n_window",
+    }
+
+    def __init__(self, config: Any, allow_new: bool = False, **kwargs: str):
+        super().__init__(config, allow_new=allow_new, **kwargs)
+        self._tower = NormalizedConfig(config, **self.TOWER_ATTRIBUTES)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.TOWER_ATTRIBUTES:
+            return getattr(self._tower, name)
+        return super().__getattr__(name)
+
+
 class NormalizedFalconConfig(NormalizedAnyTextConfig):
     """Falcon's cache heads: one under its original multi-query attention, ``num_kv_heads`` only
     with the new decoder architecture (Falcon-40B and later)."""
@@ -145,7 +167,6 @@ class NormalizedTextAndVisionConfig(NormalizedConfig):
         "text_config": "text_config",
         "vision_config": "vision_config",
         "vocab_size": "text_config.vocab_size",
-        "hidden_size": "text_config.hidden_size",
         "max_position_embeddings": "text_config.max_position_embeddings",
         "pad_token_id": "text_config.pad_token_id",
         "eos_token_id": "text_config.eos_token_id",

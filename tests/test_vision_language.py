@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conformance.zoo import transformers_zoo
-from exportkit.exporters.onnx.config import VISION_LANGUAGE_PARTS, VisionLanguageOnnxConfig
+from exportkit.exporters.onnx.interleaved import VisionLanguageOnnxConfig
 from exportkit.exporters.onnx.convert import export_models
 from exportkit.exporters.onnx.models.auto import AutoOnnxConfig, DerivedConfigError, derived_config_class
 
@@ -19,7 +19,7 @@ def test_a_vision_language_model_is_derived_to_three_graphs():
     config = AutoOnnxConfig(transformers_zoo.tiny_config("llava", "feature-extraction"), task="feature-extraction")
     assert isinstance(config, VisionLanguageOnnxConfig)
     parts = config.submodels()
-    assert tuple(parts) == VISION_LANGUAGE_PARTS
+    assert tuple(parts) == ("vision_encoder", "embed_tokens", "language_model")
     assert {stem: set(part.input_specs) for stem, part in parts.items()} == {
         "vision_encoder": {"pixel_values"},
         "embed_tokens": {"input_ids"},

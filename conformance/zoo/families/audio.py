@@ -32,12 +32,14 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 # Speech recognisers that AutoModelForSpeechSeq2Seq maps but whose main input is text ids (an
-# audio-language model: the audio enters as embeddings among the tokens) or a generic "inputs":
-# their recognition is derived as a text encoder, which has no KV cache, so the -with-past
-# export of what they generate cannot be built (their cache-less cell fails at build too).
-AUDIO_LANGUAGE_MODELS = ("dia", "fun-asr-nano", "granite-speech", "granite-speech-plus", "kyutai-speech-to-text",
-                         "omniasr", "pop2piano", "qwen3-asr", "vibevoice", "vibevoice-asr", "voxtral",
-                         "voxtral-realtime", "speech-encoder-decoder")
+# audio-language model: the audio enters as embeddings among the tokens) or a generic "inputs",
+# which no middle-end takes: an audio tower on raw audio or without a log-mel size, a tower
+# exportkit cannot call apart (the audio-language middle-end's refusal says which), or a model
+# of its own kind. The -with-past export of what they generate cannot be built (their
+# cache-less cell fails at build too). Voxtral, Voxtral Realtime, Qwen3-ASR and Fun-ASR-Nano
+# export through the audio-language middle-end.
+AUDIO_LANGUAGE_MODELS = ("dia", "granite-speech", "granite-speech-plus", "kyutai-speech-to-text", "omniasr",
+                         "pop2piano", "vibevoice", "vibevoice-asr", "speech-encoder-decoder")
 
 # Audio encoders whose class says nothing of how many frames come out of a given input (neither
 # _get_feat_extract_output_lengths nor a config subsampling_factor): the output axis cannot be sized.
@@ -79,8 +81,8 @@ KNOWN_FAILURES: list = [
                  "text to speech through a vocoder: its config keeps the vocabulary in the model sub-config, "
                  "which the text derivation does not read"),
     *(KnownFailure(f"transformers/{model_type}/onnx-*/automatic-speech-recognition-with-past",
-                   "an audio-language model (main input input_ids or inputs): no middle-end exports audio-"
-                   "conditioned generation with a KV cache yet")
+                   "an audio-language model (main input input_ids or inputs) that no middle-end takes: "
+                   "the observed build error says what keeps it out")
       for model_type in AUDIO_LANGUAGE_MODELS),
     KnownFailure("transformers/encodec/onnx-torchscript/feature-extraction",
                  "EnCodec's reflect padding zero-extends an input shorter than the padding first, a Python "

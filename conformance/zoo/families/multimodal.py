@@ -24,6 +24,11 @@ OVERRIDES: dict[str, dict[str, Any]] = {
                                                                          "moe_intermediate_size": 16}},
     # its text layers find the window size in the text config, which the tiny shrink leaves unset
     "step3p7": {"text_config": {"sliding_window": 8}},
+    # their projectors read the audio tower's states four at a time, as intermediate_size wide rows
+    "voxtral": {"audio_config": {"intermediate_size": 128}},
+    "glmasr": {"audio_config": {"intermediate_size": 128}},
+    # its adaptor narrows to a quarter of the text width
+    "fun-asr-nano": {"adaptor_config": {"intermediate_size": 8}},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {}

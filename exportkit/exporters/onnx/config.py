@@ -3,10 +3,8 @@ outputs each task gives, with the axes of both. Model-specific configs derive fr
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
-import inspect
 import math
 import types
 from typing import Any, ClassVar
@@ -19,7 +17,6 @@ from ...errors import ExportKitError
 from ...input_generators import (
     DummyAudioInputGenerator,
     DummyDecoderTextInputGenerator,
-    DummyEmbeddingsInputGenerator,
     DummyPastKeyValuesGenerator,
     DummyTextInputGenerator,
     DummyVisionInputGenerator,
@@ -32,9 +29,6 @@ from ...normalized_config import (
 )
 from .base import CACHE_NAMES, ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast, returned_cache
 from .patcher import dynamic_rope_patches
-
-# The graphs a vision-language model exports as, in the order a runtime runs them.
-VISION_LANGUAGE_PARTS = ("vision_encoder", "embed_tokens", "language_model")
 
 TEXT_ENCODER_OUTPUTS = {
     "feature-extraction": {"last_hidden_state": ("batch_size", "sequence_length", None)},
@@ -354,104 +348,6 @@ class TextAndVisionOnnxConfig(OnnxConfig):
             "num_channels": Axis.static("num_channels", nc.num_channels if nc.has("num_channels") else 3),
             **image_axes(nc, dynamic=False),
         }
-
-
-class VisionLanguageOnnxConfig(OnnxConfig):
-    """Models that read images and text as one token sequence (LLaVA and its kin), exported as
-    the three graphs a runtime runs them as (:data:`VISION_LANGUAGE_PARTS`).
-
-    A prompt holds one placeholder token for each image feature; the model writes the vision
-    tower's features over the placeholders' embeddings and runs its language model on the
-    result. That write (a scatter on the placeholder positions) is left to the runtime, between
-    ``embed_tokens`` and ``language_model``: its inputs, ``image_features`` and the ids, are
-    graph outputs and inputs it already has. Built whole (no ``part``), the config describes
-    ``language_model``, the graph that gives the task's outputs.
-    """
-
-    NORMALIZED_CONFIG_CLASS = NormalizedTextAndVisionConfig
-    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyVisionInputGenerator, DummyEmbeddingsInputGenerator)
-    # The language model is a causal decoder: batched prompts pad on the left, and a left-padded
-    # position attends to nothing.
-    PADDING_SIDES = ("left", "right")
-    UNDEFINED_AT_PADDING = frozenset({"left"})
-    PART_INPUTS: ClassVar[dict[str, dict[str, tuple]]] = {
-        "vision_encoder": {"pixel_values": ("num_images", "num_channels", "height", "width")},
-        "embed_tokens": {"input_ids": ("batch_size", "sequence_length")},
-        "language_model": {"inputs_embeds": ("batch_size", "sequence_length", "hidden_size"),
-                           "attention_mask": ("batch_size", "sequence_length")},
-    }
-    PART_OUTPUTS: ClassVar[dict[str, dict[str, tuple]]] = {
-        # one row per placeholder token of the image, in the order the placeholders appear
-        "vision_encoder": {"image_features": (None, None)},
-        "embed_tokens": {"inputs_embeds": ("batch_size", "sequence_length", None)},
-        "language_model": {"last_hidden_state": ("batch_size", "sequence_length", None)},
-    }
-    INPUTS = {name: axes for inputs in PART_INPUTS.values() for name, axes in inputs.items()}  # every graph's
-    _TASK_TO_OUTPUTS = {"feature-extraction": PART_OUTPUTS["language_model"]}
-    # Whether the vision tower takes a prompt's images as one row (Idefics and its kin:
-    # pixel_values of prompts x images x channels x height x width), each a single image here.
-    IMAGES_GROUPED_BY_PROMPT: ClassVar[bool] = False
-    part: str | None = None  # set on each graph's copy by submodels()
-
-    def submodels(self):
-        if self.part is not None:
-            return {self.part: self}
-        parts = {}
-        for part in VISION_LANGUAGE_PARTS:
-            parts[part] = copy.copy(self)
-            parts[part].part = part
-        return parts
-
-    def axis_table(self) -> dict[str, Axis]:
-        nc = self._normalized_config
-        return {
-            **super().axis_table(),
-            # one image per run of the vision tower: the towers hand their features on as a Python
-            # list with one entry per image (``list(features)``), which a graph fixes at the count
-            # it was traced with
-            "num_images": Axis.static("num_images", 1),
-            "num_channels": Axis.static("num_channels", nc.num_channels if nc.has("num_channels") else 3),
-            **image_axes(nc, dynamic=False),
-            "sequence_length": sequence_axis(nc),
-            "hidden_size": Axis.static("hidden_size", nc.hidden_size),
-        }
-
-    @property
-    def input_specs(self):
-        table = self.axis_table()
-        inputs = dict(self.PART_INPUTS[self.part or "language_model"])
-        if self.IMAGES_GROUPED_BY_PROMPT and "pixel_values" in inputs:
-            inputs["pixel_values"] = ("num_images", *inputs["pixel_values"])
-        return {name: self._spec(name, axes, table) for name, axes in inputs.items()}
-
-    @property
-    def output_specs(self):
-        table = self.axis_table()
-        outputs = self.PART_OUTPUTS[self.part or "language_model"]
-        return {name: self._spec(name, axes, table) for name, axes in outputs.items()}
-
-    def model_kwargs(self, inputs):
-        kwargs = super().model_kwargs(inputs)
-        if (self.part or "language_model") == "language_model":
-            kwargs["use_cache"] = False  # else the model makes a cache, whose sliding window branches on the length
-        return kwargs
-
-    def call_model(self, model, kwargs):
-        part = self.part or "language_model"
-        if part == "embed_tokens":
-            return {"inputs_embeds": model.get_input_embeddings()(kwargs["input_ids"])}
-        if part == "vision_encoder":
-            pixels = kwargs["pixel_values"]
-            extra = {}
-            sizes = inspect.signature(model.get_image_features).parameters.get("image_sizes")
-            if sizes is not None and sizes.default is sizes.empty:
-                # each image's height and width, which the graph's pixels fix: no input of its own
-                extra["image_sizes"] = torch.tensor([pixels.shape[-2:]] * len(pixels))
-            features = model.get_image_features(pixel_values=pixels, return_dict=True, **extra).pooler_output
-            if isinstance(features, (list, tuple)):  # one tensor per image, as the model concatenates them
-                features = torch.cat(list(features), dim=0)
-            return {"image_features": features.reshape(-1, features.shape[-1])}
-        return super().call_model(model, kwargs)
 
 
 class AudioOnnxConfig(OnnxConfig):

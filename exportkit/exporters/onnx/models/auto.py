@@ -43,9 +43,9 @@ from ..config import (
     TextDecoderOnnxConfig,
     TextEncoderOnnxConfig,
     TextSeq2SeqOnnxConfig,
-    VisionLanguageOnnxConfig,
     VisionOnnxConfig,
 )
+from ..interleaved import AudioLanguageOnnxConfig, InterleavedOnnxConfig, VisionLanguageOnnxConfig
 
 # Tasks whose export can carry a KV cache, registered with "-with-past" too, for the Auto classes
 # that generate token by token: a speech encoder-decoder's recognition has a cache, a CTC head none.
@@ -357,18 +357,36 @@ def interleaves(model_cls: type, parameters: set[str], task: str) -> str | None:
     return None
 
 
+def _tower_takes(model_cls: type, method: str):
+    """The model class's ``method`` (``get_image_features``), as a signature holder for
+    :func:`forward_parameters`; None if the class has none. A head that passes its arguments on
+    to its base model's (``*args, **kwargs``) is read through the class of its modelling module
+    that names them."""
+    found = getattr(model_cls, method, None)
+    if found is None:
+        return None
+    holder = types.SimpleNamespace(forward=found)
+    if _named_inputs(holder):
+        return holder
+    module = sys.modules.get(model_cls.__module__)
+    for value in vars(module).values() if module else ():
+        own = vars(value).get(method) if inspect.isclass(value) else None
+        if own is not None and _named_inputs(types.SimpleNamespace(forward=own)):
+            return types.SimpleNamespace(forward=own)
+    return holder
+
+
 def vision_language_gap(model_type: str, model_cls: type, parameters: set[str]) -> str | None:
-    """What keeps a vision-language model from :class:`VisionLanguageOnnxConfig`'s three graphs
-    (None: nothing): its vision tower must make the placeholders' features from the pixels of
-    images of its config's one size, and its language model must take token vectors."""
+    """What keeps a vision-language model from :class:`VisionLanguageOnnxConfig`'s graphs (None:
+    nothing): its vision tower must make the placeholders' features from the pixels of images of
+    its config's one size, and its language model must take token vectors."""
     if "inputs_embeds" not in parameters:
         return "its forward takes no inputs_embeds to run the language model on"
-    get_image_features = getattr(model_cls, "get_image_features", None)
-    if get_image_features is None:
+    tower = _tower_takes(model_cls, "get_image_features")
+    if tower is None:
         return "it has no get_image_features to make the placeholders' features with"
-    takes = types.SimpleNamespace(forward=get_image_features)
-    needed = required_parameters(takes) - {"pixel_values", "image_sizes"}  # the sizes: the pixels' own
-    if "image_grid_thw" in forward_parameters(takes):  # optional, yet the tower cannot place patches without it
+    needed = required_parameters(tower) - {"pixel_values", "image_sizes"}  # the sizes: the pixels' own
+    if "image_grid_thw" in forward_parameters(tower):  # optional, yet the tower cannot place patches without it
         needed.add("image_grid_thw")
     if needed:
         return f"its get_image_features needs {', '.join(sorted(needed))} besides the pixels"
@@ -377,6 +395,51 @@ def vision_language_gap(model_type: str, model_cls: type, parameters: set[str]) 
     if default_config_has(model_type, "image_grid_pinpoints", NormalizedConfig):
         return "its vision tower tiles each image into crops on a grid its size picks (image_grid_pinpoints)"
     return None
+
+
+def audio_language_gap(model_type: str, model_cls: type, parameters: set[str]) -> str | None:
+    """What keeps an audio-language model from :class:`AudioLanguageOnnxConfig`'s graphs (None:
+    nothing): its audio tower must make the placeholders' features from log-mel frames (and
+    their mask), and its language model must take token vectors."""
+    if "inputs_embeds" not in parameters:
+        return "its forward takes no inputs_embeds to run the language model on"
+    tower = _tower_takes(model_cls, "get_audio_features")
+    if tower is None:
+        return "it has no get_audio_features to make the placeholders' features with"
+    needed = required_parameters(tower) - set(AudioLanguageOnnxConfig.TOWER_INPUTS)
+    if needed:
+        return f"its get_audio_features needs {', '.join(sorted(needed))} besides log-mel frames and their mask"
+    if "input_features" not in forward_parameters(tower):
+        return "its audio tower takes raw audio, not log-mel frames"
+    if default_config_has(model_type, "num_mel_bins", AudioLanguageOnnxConfig.NORMALIZED_CONFIG_CLASS) is False:
+        return "its audio config names no number of mel bins"
+    return None
+
+
+# Tasks whose model interleaves a tower's features with text, exported as InterleavedOnnxConfig's
+# graphs, by what the tower reads (a vision-language model's generation is not one of exportkit's tasks).
+INTERLEAVED_TASKS = {
+    "image": ("feature-extraction",),
+    "audio": ("feature-extraction", "text2text-generation", "automatic-speech-recognition"),
+}
+
+
+def interleaved_config(model_type: str, class_name: str, model_cls: type, parameters: set[str],
+                       modality: str, task: str) -> tuple[type, dict[str, Any]]:
+    """The middle-end of a model that merges a tower's features into its tokens, and the
+    attributes it sets; DerivedConfigError saying what keeps it out where it does not fit."""
+    gap_of, base = ((vision_language_gap, VisionLanguageOnnxConfig) if modality == "image"
+                    else (audio_language_gap, AudioLanguageOnnxConfig))
+    gap = gap_of(model_type, model_cls, parameters) if task in INTERLEAVED_TASKS[modality] else (
+        f"exportkit exports no {task!r} for it")
+    if gap:
+        raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and {modality} together into one "
+                                 f"model, and {gap}: no middle-end config exports it yet")
+    attrs: dict[str, Any] = {}
+    if modality == "audio":
+        attrs["TOWER_TAKES"] = frozenset(forward_parameters(_tower_takes(model_cls, "get_audio_features"))
+                                         & set(base.TOWER_INPUTS))
+    return base, attrs
 
 
 @functools.cache
@@ -408,18 +471,9 @@ def derived_config_class(model_type: str, task: str) -> type:
                                  f"(it takes {', '.join(sorted(parameters)) or 'nothing'}): no middle-end "
                                  "config exports it yet")
     modality = interleaves(model_cls, parameters, task) if base is None and main == "input_ids" else None
-    if modality == "image" and task == "feature-extraction":
-        gap = vision_language_gap(model_type, model_cls, parameters)
-        if gap:
-            raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and images together into one "
-                                     f"model, and {gap}: no middle-end config exports it yet")
-        base = VisionLanguageOnnxConfig
-    elif modality:
-        raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and {modality} together into one "
-                                 f"model (not a dual encoder comparing their embeddings): exportkit has no "
-                                 f"middle-end config for joint text-and-{modality} inputs yet")
-    if base is VisionLanguageOnnxConfig:
-        pass  # its graphs' inputs and outputs are its own (one set per part)
+    if modality:
+        base, tower_attrs = interleaved_config(model_type, class_name, model_cls, parameters, modality, task)
+        attrs.update(tower_attrs)  # its graphs' inputs and outputs are its own (one set per graph)
     elif main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: TEXT_AND_VISION_OUTPUTS}
@@ -475,6 +529,8 @@ def derived_config_class(model_type: str, task: str) -> type:
         attrs.setdefault("NORMALIZED_CONFIG_CLASS", NormalizedTextAndVisionConfig)
     made = {*attrs.get("INPUTS", base.INPUTS), *attrs.get("ENCODER_INPUTS", getattr(base, "ENCODER_INPUTS", {})),
             *extra_inputs}
+    if issubclass(base, InterleavedOnnxConfig):  # the merged vectors stand for the ids and the tower's inputs
+        made |= {"input_ids", *base.TEXT_INPUTS, *base.TOWER_INPUTS}
     unmade = required_parameters(model_cls) - made
     if unmade:
         raise DerivedConfigError(f"{model_type!r}: {class_name}.forward requires {', '.join(sorted(unmade))}, "

@@ -1,0 +1,222 @@
+"""Models that read images or audio and text as one token sequence (LLaVA, Voxtral and their kin).
+
+A prompt holds one placeholder token for each feature the model's vision or audio tower makes;
+the model writes the tower's features over the placeholders' embeddings and runs its language
+model on the result. Such a model exports as the three graphs a runtime runs it as:
+
+* the tower (``vision_encoder`` or ``audio_encoder``): one image or clip -> its features, one
+  row per placeholder token, in the order the placeholders appear;
+* ``embed_tokens``: token ids -> token vectors;
+* ``language_model``: the merged vectors and the attention mask -> the task's outputs (with a KV
+  cache for a ``-with-past`` task).
+
+The merge itself, writing the features over the placeholders' vectors, is a scatter the runtime
+does between ``embed_tokens`` and ``language_model``: its inputs are graph outputs it has.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any, ClassVar
+
+import torch
+
+from ...axes import Axis
+from ...input_generators import (
+    DummyAudioInputGenerator,
+    DummyEmbeddingsInputGenerator,
+    DummyPastKeyValuesGenerator,
+    DummyTextInputGenerator,
+    DummyVisionInputGenerator,
+)
+from ...normalized_config import NormalizedTextWithTowerConfig
+from .base import OnnxConfigWithPast
+from .config import image_axes, sequence_axis
+
+TEXT_PARTS = ("embed_tokens", "language_model")
+
+
+class InterleavedOnnxConfig(OnnxConfigWithPast):
+    """The three graphs of a model that merges a tower's features into its token sequence.
+
+    A subclass names its tower (``TOWER``), the tower's inputs and the method that makes the
+    features. Built whole (no ``part``), the config describes ``language_model``, the graph that
+    gives the task's outputs; ``submodels()`` gives all three.
+    """
+
+    NORMALIZED_CONFIG_CLASS = NormalizedTextWithTowerConfig
+    # The language model is a causal decoder: batched prompts pad on the left, and a left-padded
+    # position attends to nothing.
+    PADDING_SIDES = ("left", "right")
+    UNDEFINED_AT_PADDING = frozenset({"left"})
+    TOWER: ClassVar[str]
+    TOWER_INPUTS: ClassVar[dict[str, tuple]]
+    TOWER_OUTPUT: ClassVar[str]
+    TEXT_INPUTS: ClassVar[dict[str, tuple]] = {
+        "inputs_embeds": ("batch_size", "sequence_length", "hidden_size"),
+        "attention_mask": ("batch_size", "sequence_length"),
+    }
+    _TASK_TO_OUTPUTS = {
+        "feature-extraction": {"last_hidden_state": ("batch_size", "sequence_length", None)},
+        "text-generation": {"logits": ("batch_size", "sequence_length", None)},
+        "text2text-generation": {"logits": ("batch_size", "sequence_length", None)},
+        "automatic-speech-recognition": {"logits": ("batch_size", "sequence_length", None)},
+    }
+    part: str | None = None  # set on each graph's copy by submodels()
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return (self.TOWER, *TEXT_PARTS)
+
+    @property
+    def graph(self) -> str:
+        """The graph this config describes."""
+        return self.part or "language_model"
+
+    def submodels(self):
+        if self.part is not None:
+            return {self.part: self}
+        parts = {}
+        for part in self.parts:
+            parts[part] = copy.copy(self)
+            parts[part].part = part
+        return parts
+
+    def axis_table(self) -> dict[str, Axis]:
+        return {
+            **super().axis_table(),
+            "sequence_length": sequence_axis(self._normalized_config),
+            "hidden_size": Axis.static("hidden_size", self._normalized_config.hidden_size),
+            **self.tower_axes(),
+        }
+
+    def tower_axes(self) -> dict[str, Axis]:
+        # one image or clip per run of the tower: the towers hand their features on as a Python
+        # list with one entry per item (``list(features)``), which a graph fixes at the count it
+        # was traced with
+        return {"num_items": Axis.static("num_items", 1)}
+
+    @property
+    def input_specs(self):
+        table = self.axis_table()
+        if self.graph == self.TOWER:
+            return {name: self._spec(name, axes, table) for name, axes in self.TOWER_INPUTS.items()}
+        if self.graph == "embed_tokens":
+            return {"input_ids": self._spec("input_ids", ("batch_size", "sequence_length"), table)}
+        specs = {name: self._spec(name, axes, table) for name, axes in self.TEXT_INPUTS.items()}
+        if self.use_past_in_inputs:  # the mask covers the cached positions too
+            specs["attention_mask"] = self._spec("attention_mask", ("batch_size", "total_sequence_length"), table)
+            specs.update(self.past_specs("inputs"))
+        return specs
+
+    @property
+    def output_specs(self):
+        table = self.axis_table()
+        if self.graph == self.TOWER:
+            return {self.TOWER_OUTPUT: self._spec(self.TOWER_OUTPUT, (None, None), table)}
+        if self.graph == "embed_tokens":
+            return {"inputs_embeds": self._spec("inputs_embeds", ("batch_size", "sequence_length", None), table)}
+        return super().output_specs
+
+    def model_kwargs(self, inputs):
+        if self.graph != "language_model":
+            return dict(inputs)
+        return super().model_kwargs(inputs)  # the cache built from the past inputs; use_cache as exported
+
+    def call_model(self, model, kwargs):
+        if self.graph == "embed_tokens":
+            return {"inputs_embeds": model.get_input_embeddings()(kwargs["input_ids"])}
+        if self.graph == self.TOWER:
+            features = self.tower_features(model, kwargs).pooler_output
+            if isinstance(features, (list, tuple)):  # one tensor per item, as the model concatenates them
+                features = torch.cat(list(features), dim=0)
+            return {self.TOWER_OUTPUT: features.reshape(-1, features.shape[-1])}
+        return super().call_model(model, kwargs)
+
+    def flatten_outputs(self, model_output):
+        if self.graph != "language_model":
+            return {name: model_output[name] for name in self.output_specs}
+        return super().flatten_outputs(model_output)
+
+    def tower_features(self, model, kwargs: dict[str, Any]):
+        """What the model's tower returns for the tower graph's inputs (its ``pooler_output``: the
+        features the model merges)."""
+        raise NotImplementedError
+
+
+class VisionLanguageOnnxConfig(InterleavedOnnxConfig):
+    """A vision tower over images of the config's one size (LLaVA and its kin)."""
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyVisionInputGenerator,
+                                     DummyEmbeddingsInputGenerator, DummyPastKeyValuesGenerator)
+    TOWER = "vision_encoder"
+    TOWER_INPUTS = {"pixel_values": ("num_items", "num_channels", "height", "width")}
+    TOWER_OUTPUT = "image_features"
+    # Whether the vision tower takes a prompt's images as one row (Idefics and its kin:
+    # pixel_values of prompts x images x channels x height x width), each a single image here.
+    IMAGES_GROUPED_BY_PROMPT: ClassVar[bool] = False
+
+    def tower_axes(self):
+        nc = self._normalized_config
+        return {
+            **super().tower_axes(),
+            "num_channels": Axis.static("num_channels", nc.num_channels if nc.has("num_channels") else 3),
+            **image_axes(nc, dynamic=False),
+        }
+
+    @property
+    def input_specs(self):
+        specs = super().input_specs
+        if self.IMAGES_GROUPED_BY_PROMPT and "pixel_values" in specs:
+            specs["pixel_values"] = self._spec("pixel_values", ("num_items", *self.TOWER_INPUTS["pixel_values"]),
+                                               self.axis_table())
+        return specs
+
+    def tower_features(self, model, kwargs):
+        pixels = kwargs["pixel_values"]
+        extra = {}
+        sizes = inspect.signature(model.get_image_features).parameters.get("image_sizes")
+        if sizes is not None and sizes.default is sizes.empty:
+            # each image's height and width, which the graph's pixels fix: no input of its own
+            extra["image_sizes"] = torch.tensor([pixels.shape[-2:]] * len(pixels))
+        return model.get_image_features(pixel_values=pixels, return_dict=True, **extra)
+
+
+class AudioLanguageOnnxConfig(InterleavedOnnxConfig):
+    """An audio tower over log-mel features (Voxtral, Granite Speech, Qwen3-ASR and their kin).
+
+    A tower whose config names ``max_source_positions`` (Whisper's encoder and its heirs) takes
+    exactly twice as many frames, a 30-second window: its clip length is fixed at that. Any other
+    tower's is dynamic, in whole windows where its config names one (``n_window``: Qwen3-ASR's
+    encoder attends within windows of twice that many frames).
+    """
+
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTextInputGenerator, DummyAudioInputGenerator,
+                                     DummyEmbeddingsInputGenerator, DummyPastKeyValuesGenerator)
+    TOWER = "audio_encoder"
+    TOWER_INPUTS = {"input_features": ("num_items", "num_mel_bins", "audio_frames"),
+                    "input_features_mask": ("num_items", "audio_frames")}
+    TOWER_OUTPUT = "audio_features"
+    # the tower's inputs its get_audio_features takes (the mask only where it takes one)
+    TOWER_TAKES: ClassVar[frozenset[str]] = frozenset(TOWER_INPUTS)
+
+    def tower_axes(self):
+        nc = self._normalized_config
+        positions = nc.max_source_positions if nc.has("max_source_positions") else None
+        window = 2 * nc.n_window if nc.has("n_window") else 1
+        frames = (Axis.static("audio_frames", 2 * positions) if positions
+                  else Axis("audio_frames", default=4 * window if window > 1 else 64, min=max(16, window),
+                            max=1024 // window * window, multiple_of=window))
+        return {**super().tower_axes(), "num_mel_bins": Axis.static("num_mel_bins", nc.num_mel_bins),
+                "audio_frames": frames}
+
+    @property
+    def input_specs(self):
+        specs = super().input_specs
+        if self.graph == self.TOWER:
+            specs = {name: spec for name, spec in specs.items() if name in self.TOWER_TAKES}
+        return specs
+
+    def tower_features(self, model, kwargs):
+        return model.get_audio_features(**kwargs, return_dict=True)
