@@ -1,4 +1,5 @@
-"""Vision-language models (LLaVA and its kin) export as three graphs that compose to the model."""
+"""Vision- and audio-language models (LLaVA, Voxtral and their kin) export as three graphs that
+compose to the model."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from exportkit.exporters.onnx.interleaved import VisionLanguageOnnxConfig
 from exportkit.exporters.onnx.convert import export_models
 from exportkit.exporters.onnx.models.auto import AutoOnnxConfig, DerivedConfigError, derived_config_class
 
-PLACEHOLDER = 7  # an id inside the tiny vocabulary stands for the image's features
+PLACEHOLDER = 7  # an id inside the tiny vocabulary stands for the image's or clip's features
 
 
 def test_a_vision_language_model_is_derived_to_three_graphs():
@@ -35,42 +36,62 @@ def test_a_vision_language_model_is_derived_to_three_graphs():
     assert parts["vision_encoder"].inputs["pixel_values"] == {}
 
 
+def test_an_audio_language_model_generates_with_its_cache_in_the_language_model_graph():
+    config = AutoOnnxConfig(transformers_zoo.tiny_config("voxtral", "text2text-generation"),
+                            task="text2text-generation", use_past=True)
+    parts = config.submodels()
+    assert tuple(parts) == ("audio_encoder", "embed_tokens", "language_model")
+    language = parts["language_model"]
+    assert {"inputs_embeds", "attention_mask"} < set(language.input_specs)
+    assert language.inputs["attention_mask"] == {0: "batch_size", 1: "total_sequence_length"}
+    assert any(name.startswith("past_key_values.") for name in language.input_specs)
+    assert "logits" in language.output_specs and any(name.startswith("present.") for name in language.output_specs)
+    assert set(parts["audio_encoder"].input_specs) == {"input_features"}  # Voxtral's tower takes no mask
+    assert set(parts["audio_encoder"].output_specs) == {"audio_features"}
+
+
 @pytest.mark.parametrize(("model_type", "cause"), [
     ("chameleon", "names no image size"),
     ("qwen2-vl", "needs image_grid_thw besides the pixels"),
     ("llava-next", "image_grid_pinpoints"),
     ("mllama", "no get_image_features"),
     ("tvp", "takes no inputs_embeds"),
+    ("omniasr", "needs input_values besides log-mel frames"),
 ])
 def test_a_vision_language_model_that_does_not_fit_is_refused_with_what_keeps_it_out(model_type, cause):
     with pytest.raises(DerivedConfigError, match=cause):
         derived_config_class(model_type, "feature-extraction")
 
 
-def test_the_three_graphs_composed_as_a_runtime_does_give_what_the_model_gives(tmp_path):
+@pytest.mark.parametrize(("model_type", "placeholder_field"), [("llava", "image_token_id"),
+                                                             ("voxtral", "audio_token_id")])
+def test_the_three_graphs_composed_as_a_runtime_does_give_what_the_model_gives(tmp_path, model_type,
+                                                                              placeholder_field):
     torch.manual_seed(0)
-    model, _ = transformers_zoo.build("llava", "feature-extraction", image_token_id=PLACEHOLDER)
+    model, _ = transformers_zoo.build(model_type, "feature-extraction", **{placeholder_field: PLACEHOLDER})
     model.eval()
     config = AutoOnnxConfig(model.config, task="feature-extraction")
     results = export_models(model, config, tmp_path, engine="torchscript")
     run = {stem: onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
            for stem, result in results.items()}
 
-    image = torch.randn(1, *config.submodels()["vision_encoder"].input_specs["pixel_values"].shape({})[1:])
-    (features,) = run["vision_encoder"].run(None, {"pixel_values": image.numpy()})
-    # a prompt: text, the image's placeholders, more text; the second row left-padded
-    text = torch.randint(PLACEHOLDER + 1, model.config.text_config.vocab_size, (2, 9))
+    tower = config.TOWER
+    item = config.submodels()[tower].generate_dummy_inputs(padding={})  # one image or clip
+    (features,) = run[tower].run(None, {name: value.numpy() for name, value in item.items()})
+    # a prompt: text, the item's placeholders, more text; the second row left-padded
+    text = torch.randint(PLACEHOLDER + 1, model.config.get_text_config().vocab_size, (2, 9))
     ids = torch.cat([text[:, :4], torch.full((2, len(features)), PLACEHOLDER), text[:, 4:]], dim=1)
     mask = torch.ones_like(ids)
     mask[1, :2] = 0
-    ids[1, :2] = model.config.text_config.pad_token_id or 0
+    ids[1, :2] = model.config.get_text_config().pad_token_id or 0
     (embeds,) = run["embed_tokens"].run(None, {"input_ids": ids.numpy()})
     merged = embeds.copy()
-    for row in range(len(ids)):  # the runtime's write: each image feature over its placeholder
+    for row in range(len(ids)):  # the runtime's write: each feature over its placeholder
         merged[row, (ids[row] == PLACEHOLDER).numpy()] = features
     (hidden,) = run["language_model"].run(None, {"inputs_embeds": merged, "attention_mask": mask.numpy()})
 
-    with torch.no_grad():
-        expected = model(input_ids=ids, pixel_values=image.expand(2, -1, -1, -1), attention_mask=mask)
+    with torch.no_grad():  # each row with its own copy of the item
+        expected = model(input_ids=ids, attention_mask=mask,
+                         **{name: value.expand(2, *value.shape[1:]) for name, value in item.items()})
     real = mask.bool().numpy()
     np.testing.assert_allclose(hidden[real], expected.last_hidden_state.numpy()[real], atol=1e-4)
