@@ -105,6 +105,10 @@ class InterleavedOnnxConfig(OnnxConfigWithPast):
         if self.graph == "embed_tokens":
             return {"input_ids": self._spec("input_ids", ("batch_size", "sequence_length"), table)}
         specs = {name: self._spec(name, axes, table) for name, axes in self.TEXT_INPUTS.items()}
+        if "token_type_ids" in getattr(self, "FORWARD_PARAMETERS", ()):
+            # which tokens are the tower's (1) and which text (0): Gemma 3 and PaliGemma attend
+            # both ways within an image's tokens
+            specs["token_type_ids"] = self._spec("token_type_ids", ("batch_size", "sequence_length"), table)
         if self.use_past_in_inputs:  # the mask covers the cached positions too
             specs["attention_mask"] = self._spec("attention_mask", ("batch_size", "total_sequence_length"), table)
             specs.update(self.past_specs("inputs"))
@@ -118,6 +122,16 @@ class InterleavedOnnxConfig(OnnxConfigWithPast):
         if self.graph == "embed_tokens":
             return {"inputs_embeds": self._spec("inputs_embeds", ("batch_size", "sequence_length", None), table)}
         return super().output_specs
+
+    def generate_dummy_inputs(self, framework: str = "pt", seed: int = 0, padding=None, **shape_kwargs: int):
+        inputs = super().generate_dummy_inputs("pt", seed=seed, padding=padding, **shape_kwargs)
+        if "token_type_ids" in inputs:  # one item's tokens, mid-prompt, in every row
+            types = torch.zeros_like(inputs["token_type_ids"])
+            length = types.shape[-1]
+            types[..., length // 4: max(length // 2, length // 4 + 1)] = 1
+            types *= inputs["attention_mask"][..., -length:].to(types.dtype)  # padding is never an item's
+            inputs["token_type_ids"] = types
+        return {name: value.numpy() for name, value in inputs.items()} if framework == "np" else inputs
 
     def model_kwargs(self, inputs):
         if self.graph != "language_model":
