@@ -59,7 +59,6 @@ class InterleavedOnnxConfig(OnnxConfigWithPast):
     }
     _TASK_TO_OUTPUTS = {
         "feature-extraction": {"last_hidden_state": ("batch_size", "sequence_length", None)},
-        "text-generation": {"logits": ("batch_size", "sequence_length", None)},
         "text2text-generation": {"logits": ("batch_size", "sequence_length", None)},
         "automatic-speech-recognition": {"logits": ("batch_size", "sequence_length", None)},
     }
