@@ -75,7 +75,7 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 # Decoders mixing attention with linear-attention or state-space layers, whose caches hold states.
 HYBRID_CACHES = ("bailing-hybrid", "falcon-h1", "inkling-text", "inkling2-loop-text", "inkling2-text", "jamba",
                  "kimi-linear", "lara-mini", "lfm3", "nemotron-h", "olmo-hybrid", "qwen3-5-moe-text", "qwen3-5-text",
-                 "qwen3-next", "zamba", "zamba2", "zaya", "lfm2-moe")
+                 "qwen3-next", "zamba", "zamba2", "zaya", "lfm2-moe", "qwen3-5", "qwen3-5-moe")
 # Decoders whose cache geometry differs by layer (a sliding-window layer's heads or head size).
 PER_LAYER_CACHE_GEOMETRY = ("gemma4-text", "gemma4-unified-text", "mimo-v2-flash", "dots3-note-text", "gemma4",
                             "gemma4-unified", "dots3-note")
