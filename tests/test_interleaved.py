@@ -95,3 +95,17 @@ def test_the_three_graphs_composed_as_a_runtime_does_give_what_the_model_gives(t
                          **{name: value.expand(2, *value.shape[1:]) for name, value in item.items()})
     real = mask.bool().numpy()
     np.testing.assert_allclose(hidden[real], expected.last_hidden_state.numpy()[real], atol=1e-4)
+
+
+def test_a_patch_grid_vision_tower_exports_one_static_grid():
+    from exportkit.exporters.onnx.config import PatchGridVisionOnnxConfig
+
+    config = AutoOnnxConfig(transformers_zoo.tiny_config("qwen2-5-vl-vision", "feature-extraction"),
+                            task="feature-extraction")
+    assert isinstance(config, PatchGridVisionOnnxConfig)
+    assert config.PIXELS_ARGUMENT == "hidden_states"  # the tower's own name for the patches
+    assert config.inputs["pixel_values"] == {}  # every axis static: the grid is the export's constant
+    side = config.GRID_SIDE
+    kwargs = config.model_kwargs(config.generate_dummy_inputs())
+    assert kwargs["grid_thw"].tolist() == [[1, side, side]]
+    assert kwargs["hidden_states"].shape[0] == side * side

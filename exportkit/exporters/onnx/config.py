@@ -325,6 +325,39 @@ class VisionOnnxConfig(OnnxConfig):
         }
 
 
+class PatchGridVisionOnnxConfig(OnnxConfig):
+    """Vision towers that read an image as a grid of flattened patches (Qwen2-VL's and its heirs'):
+    ``pixel_values`` of (patches, channels x temporal patch x patch x patch) and ``grid_thw``, the
+    grid (frames, rows, columns) they lie on.
+
+    The tower derives its rotary positions, attention windows and sequence boundaries from the
+    grid's values, so a graph is exported for one grid: ``grid_thw`` is not an input but the
+    constant of the export, one image of ``GRID_SIDE`` x ``GRID_SIDE`` patches (a multiple of the
+    tower's spatial merge), every axis static. An image is resized to that grid before it runs.
+    """
+
+    NORMALIZED_CONFIG_CLASS = NormalizedVisionConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyVisionInputGenerator,)
+    PAD_EXPORT_INPUTS = False
+    GRID_SIDE: ClassVar[int] = 8  # patches a side: 4 merged tokens a side at a spatial merge of 2
+    PIXELS_ARGUMENT: ClassVar[str] = "pixel_values"  # what the tower's forward calls the patches
+    INPUTS = {"pixel_values": ("num_patches", "patch_values")}
+    _TASK_TO_OUTPUTS = {"feature-extraction": {"last_hidden_state": (None, None)}}
+
+    def axis_table(self) -> dict[str, Axis]:
+        config = self._config
+        channels = next((getattr(config, name) for name in ("in_channels", "num_channels", "in_chans")
+                         if getattr(config, name, None)), 3)
+        temporal = getattr(config, "temporal_patch_size", None) or 1
+        return {**super().axis_table(),
+                "num_patches": Axis.static("num_patches", self.GRID_SIDE * self.GRID_SIDE),
+                "patch_values": Axis.static("patch_values", channels * temporal * config.patch_size ** 2)}
+
+    def model_kwargs(self, inputs):
+        grid = torch.tensor([[1, self.GRID_SIDE, self.GRID_SIDE]])
+        return {self.PIXELS_ARGUMENT: inputs["pixel_values"], "grid_thw": grid}
+
+
 class TextAndVisionOnnxConfig(OnnxConfig):
     """Models taking text and images together (CLIP-like)."""
 

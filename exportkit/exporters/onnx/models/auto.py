@@ -42,6 +42,7 @@ from ..config import (
     TextAndVisionOnnxConfig,
     TextDecoderOnnxConfig,
     TextEncoderOnnxConfig,
+    PatchGridVisionOnnxConfig,
     TextSeq2SeqOnnxConfig,
     VisionOnnxConfig,
 )
@@ -416,6 +417,17 @@ def audio_language_gap(model_type: str, model_cls: type, parameters: set[str]) -
     return None
 
 
+def _patch_grid_config(model_type: str, class_name: str, model_cls: type) -> dict[str, Any]:
+    """A patch-grid vision tower's attributes: the name its forward gives the patches; or
+    DerivedConfigError where it needs more than the patches and their grid."""
+    required = [p.name for p in _named_inputs(model_cls) if p.default is p.empty]
+    others = [name for name in required if name != "grid_thw"]
+    if len(others) != 1:
+        raise DerivedConfigError(f"{model_type!r}: {class_name} reads patches on a grid and needs "
+                                 f"{', '.join(others)} besides the grid: no middle-end config exports it yet")
+    return {"PIXELS_ARGUMENT": others[0]}
+
+
 # Tasks whose model interleaves a tower's features with text, exported as InterleavedOnnxConfig's
 # graphs, by what the tower reads (a vision-language model's generation is not one of exportkit's tasks).
 INTERLEAVED_TASKS = {
@@ -466,7 +478,9 @@ def derived_config_class(model_type: str, task: str) -> type:
     extra_inputs = declared.pop("extra_inputs", {})
     features = declared.pop("features", None)
     attrs: dict[str, Any] = {}
-    if base is None and isinstance(main, str) and main not in parameters:
+    if base is None and task == "feature-extraction" and "grid_thw" in parameters:
+        base, attrs = PatchGridVisionOnnxConfig, _patch_grid_config(model_type, class_name, model_cls)
+    elif base is None and isinstance(main, str) and main not in parameters:
         raise DerivedConfigError(f"{model_type!r}: {class_name}.forward does not take its main input {main!r} "
                                  f"(it takes {', '.join(sorted(parameters)) or 'nothing'}): no middle-end "
                                  "config exports it yet")
@@ -474,6 +488,8 @@ def derived_config_class(model_type: str, task: str) -> type:
     if modality:
         base, tower_attrs = interleaved_config(model_type, class_name, model_cls, parameters, modality, task)
         attrs.update(tower_attrs)  # its graphs' inputs and outputs are its own (one set per graph)
+    elif base is PatchGridVisionOnnxConfig:
+        pass  # its input and output are its own
     elif main == "input_ids" and task in TEXT_AND_VISION_TASKS and "pixel_values" in parameters:
         base = base or TextAndVisionOnnxConfig
         attrs["_TASK_TO_OUTPUTS"] = {task: TEXT_AND_VISION_OUTPUTS}
@@ -531,6 +547,8 @@ def derived_config_class(model_type: str, task: str) -> type:
             *extra_inputs}
     if issubclass(base, InterleavedOnnxConfig):  # the merged vectors stand for the ids and the tower's inputs
         made |= {"input_ids", *base.TEXT_INPUTS, *base.TOWER_INPUTS}
+    if base is PatchGridVisionOnnxConfig:  # the patches under the forward's name, and their grid
+        made |= {attrs["PIXELS_ARGUMENT"], "grid_thw"}
     unmade = required_parameters(model_cls) - made
     if unmade:
         raise DerivedConfigError(f"{model_type!r}: {class_name}.forward requires {', '.join(sorted(unmade))}, "
