@@ -50,6 +50,10 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # Reformer's axial position embeddings: their widths sum to the width and their shape factors
     # the position table (the defaults are 64 + 192 of 256 wide, and 64 x 64 of 4096 positions)
     "reformer": {"axial_pos_embds_dim": [16, 16], "axial_pos_shape": [16, 32]},
+    # Qwen4-Exp's indexed attention layers always build their QSA token indexer, whose sizes default
+    # to None; one key head, and a budget of whole compressed blocks (its validator's rules)
+    "qwen4-exp-text": {"indexer_n_heads": 2, "indexer_kv_heads": 1, "indexer_head_dim": 8, "indexer_budget": 4,
+                       "indexer_compress_ratio": 2},
     # Dory's input, recurrent and output blocks must add up to its depth
     "dory": {"num_hidden_layers": 3, "n_input_layers": 1, "n_recurrent_layers": 1, "n_output_layers": 1,
              "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]},
@@ -129,6 +133,16 @@ KNOWN_FAILURES: list = [
     KnownFailure("transformers/blt/onnx-*/text-generation-with-past",
                  "BLT caches three transformers of different sizes (local encoder, global transformer, local "
                  "decoder over patches): exportkit's cache spec gives every layer one geometry"),
+    *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
+                   "Qwen4-Exp's QSA indexer keeps its own keys and positions in the model's cache "
+                   "(update_indexer, indexer_position_ids), which a cache of keys and values per layer does not hold")
+      for family in ("qwen4-exp-text", "qwen4-exp")),
+    *(KnownFailure(pattern,
+                   "Qwen4-Exp's QSA token indexer picks each query's tokens in a Python loop over the batch rows "
+                   "and query positions, from the nonzero indices of its mask: torch.export cannot guard on the "
+                   "data-dependent count of blocks, and the TorchScript exporter has no symbolic for its "
+                   "boolean scatter")
+      for pattern in ("transformers/qwen4-exp-text/onnx-*/*", "transformers/qwen4-exp/onnx-*/text-generation")),
     KnownFailure("transformers/reformer/onnx-*/text-generation-with-past",
                  "Reformer caches LSH buckets and states (past_buckets_states), not keys and values: its model "
                  "takes no cache exportkit's cache inputs carry"),
