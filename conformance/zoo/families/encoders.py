@@ -55,6 +55,9 @@ KNOWN_FAILURES: list = [
     KnownFailure("transformers/mobilebert/onnx-dynamo/*",
                  "torch.export guards sequence_length != 2 (the trigram input embedding pads a one-token "
                  "shifted slice, which broadcasts at that size): no Dim range leaves out one size"),
+    KnownFailure("transformers/tapas/onnx-torchscript/*",
+                 "the TorchScript exporter cannot translate scatter_reduce with include_self=False (TAPAS's "
+                 "segmented reductions over its table's cells); the dynamo exporter translates it"),
     KnownFailure("transformers/xmod/onnx-torchscript/*",
                  "X-MOD routes rows to their language's adapter by boolean-mask indexing on lang_ids: a "
                  "TorchScript trace records each language's row count as a constant"),

@@ -86,6 +86,8 @@ DECLARED = {
     # than the default 1e-5 (1.1e-5 at 27 tokens, 1.2e-4 at 224: the error grows with the length);
     # BERT's tolerance, not more
     "fnet": {"ATOL_FOR_VALIDATION": 1e-4},
+    # TAPAS types each token by its table structure: its token_type_ids hold one id per type
+    "tapas": {"extra_inputs": {"token_type_ids": ("batch_size", "sequence_length", "token_type_columns")}},
     # CANINE's ids are Unicode code points (its config has no vocab_size), and its local attention
     # and downsampling constrain its sequence axis
     "canine": {"base": CanineOnnxConfig, "NORMALIZED_CONFIG_CLASS": NormalizedCanineConfig},
