@@ -6,7 +6,7 @@ from typing import Any
 
 from conformance.known_failures import KnownFailure
 
-from ..sizes import TINY_SIZES
+from ..sizes import MOE_WIDTH, TINY_SIZES
 
 # Fields whose config default cannot build a model (each checkpoint sets them).
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -54,6 +54,9 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # to None; one key head, and a budget of whole compressed blocks (its validator's rules)
     "qwen4-exp-text": {"indexer_n_heads": 2, "indexer_kv_heads": 1, "indexer_head_dim": 8, "indexer_budget": 4,
                        "indexer_compress_ratio": 2},
+    # Aria's experts are as wide as its intermediate_size (its expert count is moe_num_experts): a
+    # width of whole 16-byte rows, as the grouped experts kernel needs (see sizes.MOE_WIDTH)
+    "aria-text": {"intermediate_size": MOE_WIDTH},
     # Dory's input, recurrent and output blocks must add up to its depth
     "dory": {"num_hidden_layers": 3, "n_input_layers": 1, "n_recurrent_layers": 1, "n_output_layers": 1,
              "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]},
