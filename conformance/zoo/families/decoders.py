@@ -87,10 +87,10 @@ HYBRID_CACHES = ("bailing-hybrid", "falcon-h1", "inkling-text", "inkling2-loop-t
                  "kimi-linear", "lara-mini", "lfm3", "nemotron-h", "olmo-hybrid", "qwen3-5-moe-text", "qwen3-5-text",
                  "qwen3-next", "zamba", "zamba2", "zaya", "lfm2-moe")
 # Decoders whose cache geometry differs by layer (a sliding-window layer's heads or head size).
-PER_LAYER_CACHE_GEOMETRY = ("gemma4-text", "gemma4-unified-text", "mimo-v2-flash", "dots3-note-text", "gemma4",
-                            "gemma4-unified", "dots3-note")
-# DeepSeek sparse attention: an indexer's keys are cached beside the latents.
-INDEXED_CACHES = ("axk2", "deepseek-v32", "glm-moe-dsa", "hy-v4")
+PER_LAYER_CACHE_GEOMETRY = ("mimo-v2-flash",)
+# DeepSeek sparse attention: an indexer's keys are cached beside the latents (dots3's indexed
+# attention layers too).
+INDEXED_CACHES = ("axk2", "deepseek-v32", "glm-moe-dsa", "hy-v4", "dots3-note-text", "dots3-note")
 
 # The dynamo engine certifies these families; the TorchScript exporter cannot translate them.
 KNOWN_FAILURES: list = [
