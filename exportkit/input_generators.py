@@ -71,6 +71,10 @@ class DummyTextInputGenerator(DummyInputGenerator):
             return self.random_int(shape, len(self.normalized_config.languages), rng)
         if spec.name == "bbox":
             return self.boxes(shape, rng)
+        if spec.name == "token_type_ids" and len(shape) == 3 and self.normalized_config.has("type_vocab_sizes"):
+            # one id per token type (TAPAS's table structure), each inside its own vocabulary
+            sizes = self.normalized_config.type_vocab_sizes
+            return torch.stack([self.random_int(shape[:-1], size, rng) for size in sizes], dim=-1)
         if spec.name == "token_type_ids":
             types = self.normalized_config.type_vocab_size if self.normalized_config.has("type_vocab_size") else 1
             return self.random_int(shape, types, rng)

@@ -120,6 +120,13 @@ class NormalizedFalconConfig(NormalizedAnyTextConfig):
         return 1 if config.multi_query else config.num_attention_heads
 
 
+class NormalizedCanineConfig(NormalizedAnyTextConfig):
+    """CANINE reads Unicode code points, hashed into its embeddings, rather than ids of a
+    vocabulary: its config has no ``vocab_size``, and its ids range over every code point."""
+
+    vocab_size = 0x110000
+
+
 class NormalizedSpeechSeq2SeqConfig(NormalizedAnyTextConfig):
     """A speech encoder-decoder's decoder sizes (its cache), read before the encoder's: Whisper's
     attribute_map points ``num_attention_heads`` at its encoder."""

@@ -24,6 +24,7 @@ THRESHOLD_FIELDS: dict[str, tuple[str, ...]] = {
     "attention_window": TEXT_POSITION_AXES,  # Longformer, LED
     "local_attention": TEXT_POSITION_AXES,  # ModernBERT's local attention layers
     "block_size": TEXT_POSITION_AXES,  # BigBird's block-sparse attention
+    "local_transformer_stride": TEXT_POSITION_AXES,  # CANINE's chunked local attention over characters
     "chunk_size_feed_forward": TEXT_POSITION_AXES,  # chunked feed-forward
     "relative_attention_num_buckets": TEXT_POSITION_AXES,  # T5-style relative positions
     "relative_attention_max_distance": TEXT_POSITION_AXES,

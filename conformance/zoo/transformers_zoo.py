@@ -74,11 +74,17 @@ def _tiny_kwargs(config_cls: type, overrides: dict[str, Any]) -> dict[str, Any]:
     if isinstance(vocab_size, int):
         # Special tokens past the tiny vocabulary move to its top, keeping distinct ids distinct
         # (CLIP pools at its eos token, which must not become its bos token).
+        # A list of ids (Llama 3's and CWM's several eos tokens) moves id by id.
         token_ids = {name: value for name, value in fields.items()
-                     if name.endswith("_token_id") and isinstance(value, int) and name not in kwargs}
-        outside = sorted({value for value in token_ids.values() if value >= vocab_size}, reverse=True)
+                     if name.endswith("_token_id") and name not in kwargs and not isinstance(value, bool)
+                     and (isinstance(value, int) or (isinstance(value, list) and value
+                                                     and all(isinstance(v, int) for v in value)))}
+        flat = [v for value in token_ids.values() for v in (value if isinstance(value, list) else [value])]
+        outside = sorted({value for value in flat if value >= vocab_size}, reverse=True)
         moved = {value: vocab_size - 1 - rank for rank, value in enumerate(outside)}
-        kwargs.update({name: moved[value] for name, value in token_ids.items() if value in moved})
+        kwargs.update({name: [moved.get(v, v) for v in value] if isinstance(value, list) else moved[value]
+                       for name, value in token_ids.items()
+                       if (set(value) if isinstance(value, list) else {value}) & moved.keys()})
     return kwargs
 
 

@@ -257,7 +257,10 @@ class ExporterConfig:
                     continue
                 ids = inputs[ids_name]
                 fill = PAD_VALUES[ids_name]
-                under = valid[..., valid.shape[-1] - ids.shape[-1]:]  # ids cover the mask's last positions
+                per_token = ids.dim() - valid.dim()  # axes after the position (TAPAS's token types)
+                length = ids.shape[valid.dim() - 1]
+                under = valid[..., valid.shape[-1] - length:]  # ids cover the mask's last positions
+                under = under.reshape(*under.shape, *(1,) * per_token)
                 ids.masked_fill_(~under, self.pad_token_id if fill is None else fill)
 
     def _end_rows_with_eos(self, inputs: dict[str, Any]) -> None:
@@ -284,8 +287,9 @@ class ExporterConfig:
                 continue
             mask_spec = self.input_specs[mask_name]
             mask_axes = tuple(axis.name for axis in mask_spec.axes)
-            position_axes = {mask_axes[-1]} | {
-                self.input_specs[ids].axes[-1].name for ids in MASKED_INPUTS[mask_name] if ids in self.input_specs}
+            position_axes = {mask_axes[-1]} | {  # an id input's position axis is where the mask's is
+                self.input_specs[ids].axes[len(mask_axes) - 1].name for ids in MASKED_INPUTS[mask_name]
+                if ids in self.input_specs}
             found = undefined_positions(output_axes, shape, mask_axes, position_axes,
                                         pad.valid(mask_spec.shape(dims)))
             if found is not None:

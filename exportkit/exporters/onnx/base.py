@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import enum
 import inspect
 from typing import Any, ClassVar
@@ -107,13 +108,45 @@ class OnnxConfigWithPast(OnnxConfig):
         shared = getattr(self._normalized_config.config, "num_kv_shared_layers", None) or 0
         return self._normalized_config.num_layers - shared
 
+    def _layer_normalized_configs(self) -> list[Any] | None:
+        """Each cached layer's normalized config where transformers declares per-layer sizes (a
+        heterogeneous config: Gemma 4's full-attention layers have wider heads than its sliding
+        ones), whose global values it refuses to read; None where every layer has one geometry."""
+        nc = self._normalized_config
+        if not getattr(nc.config, "is_heterogeneous", False):
+            return None
+        layers = []
+        for layer in range(self.num_layers):
+            layer_nc = copy.copy(nc)
+            layer_nc.config = nc.config.per_layer_config[layer]
+            layers.append(layer_nc)
+        return layers
+
+    @staticmethod
+    def _caches_latents(nc: Any) -> bool:
+        config = nc.config
+        return bool(getattr(config, "kv_lora_rank", None)) and bool(getattr(config, "qk_rope_head_dim", None))
+
+    @classmethod
+    def _geometry(cls, nc: Any) -> tuple[int, int, int]:
+        """A layer's cached heads, key width and value width."""
+        if cls._caches_latents(nc):
+            return 1, nc.config.kv_lora_rank, nc.config.qk_rope_head_dim
+        heads = nc.num_key_value_heads if nc.has("num_key_value_heads") and nc.num_key_value_heads else None
+        head_dim = nc.head_dim if nc.has("head_dim") and nc.head_dim else nc.hidden_size // nc.num_attention_heads
+        return heads or nc.num_attention_heads, head_dim, head_dim
+
+    def layer_geometries(self) -> list[tuple[int, int, int]] | None:
+        """Each cached layer's (heads, key width, value width) where they may differ by layer."""
+        layers = self._layer_normalized_configs()
+        return None if layers is None else [self._geometry(layer) for layer in layers]
+
     @property
     def caches_latents(self) -> bool:
         """Multi-head latent attention (DeepSeek-V2/V3 and kin): transformers caches one shared head
         per layer, the compressed keys and values (``kv_lora_rank`` wide) as its keys and the
         rotary part of the key (``qk_rope_head_dim``) as its values, not per-head keys and values."""
-        config = self._normalized_config.config
-        return bool(getattr(config, "kv_lora_rank", None)) and bool(getattr(config, "qk_rope_head_dim", None))
+        return self._caches_latents(self._normalized_config)
 
     @property
     def num_key_value_heads(self) -> int:
@@ -148,9 +181,15 @@ class OnnxConfigWithPast(OnnxConfig):
         table["past_sequence_length"] = past_sequence_axis(max_positions)
         table["total_sequence_length"] = total_sequence_axis(max_positions)
         if self.use_past:  # the cache's geometry (a state-space model without a cache has no heads)
-            table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)
-            table["head_dim"] = Axis.static("head_dim", self.head_dim)
-            table["value_head_dim"] = Axis.static("value_head_dim", self.value_head_dim)
+            geometries = self.layer_geometries()
+            if geometries is None:
+                table["num_key_value_heads"] = Axis.static("num_key_value_heads", self.num_key_value_heads)
+                table["head_dim"] = Axis.static("head_dim", self.head_dim)
+                table["value_head_dim"] = Axis.static("value_head_dim", self.value_head_dim)
+            else:  # each layer's own
+                for layer, sizes in enumerate(geometries):
+                    for name, size in zip(("num_key_value_heads", "head_dim", "value_head_dim"), sizes):
+                        table[f"{name}.{layer}"] = Axis.static(f"{name}.{layer}", size)
         return table
 
     def past_names(self, prefix: str) -> list[str]:
@@ -166,9 +205,16 @@ class OnnxConfigWithPast(OnnxConfig):
             prefix = self.PRESENT_OUTPUT_PREFIX
             length = "total_sequence_length" if self.use_past_in_inputs else "sequence_length"
         table = self.axis_table()
-        axes = {"key": ("batch_size", "num_key_value_heads", length, "head_dim"),
-                "value": ("batch_size", "num_key_value_heads", length, "value_head_dim")}
-        return {name: self._spec(name, axes[name.rsplit(".", 1)[1]], table) for name in self.past_names(prefix)}
+        per_layer = self.layer_geometries() is not None
+
+        def axes(name: str) -> tuple[str, ...]:
+            layer, kind = name.rsplit(".", 2)[1:]
+            heads, width = "num_key_value_heads", "head_dim" if kind == "key" else "value_head_dim"
+            if per_layer:
+                heads, width = f"{heads}.{layer}", f"{width}.{layer}"
+            return "batch_size", heads, length, width
+
+        return {name: self._spec(name, axes(name), table) for name in self.past_names(prefix)}
 
     @property
     def input_specs(self) -> dict[str, TensorSpec]:

@@ -62,13 +62,17 @@ class TextEncoderOnnxConfig(OnnxConfig):
     _TASK_TO_OUTPUTS = TEXT_ENCODER_OUTPUTS
 
     def axis_table(self) -> dict[str, Axis]:
-        return {
+        table = {
             **super().axis_table(),
             "sequence_length": sequence_axis(self._normalized_config, reserved_positions=self.reserved_positions()),
             "num_choices": Axis("num_choices", default=4, min=1, max=8),
             # a token's box on its page (LayoutLM and kin): x0, y0, x1, y1
             "box_coordinates": Axis.static("box_coordinates", 4),
         }
+        type_vocab_sizes = getattr(self._config, "type_vocab_sizes", None)
+        if type_vocab_sizes:  # TAPAS types each token several ways (segment, column, row, ranks, ...)
+            table["token_type_columns"] = Axis.static("token_type_columns", len(type_vocab_sizes))
+        return table
 
     @property
     def input_specs(self):
