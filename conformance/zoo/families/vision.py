@@ -10,6 +10,13 @@ DETR_LIKE = {"num_queries": 8, "encoder_attention_heads": 8, "decoder_attention_
     "model_type": "resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
     "out_features": ["stage1", "stage2", "stage3", "stage4"]}}  # the mask head reads every stage
 
+# A DPT-style neck's backbone: four layers read, as token sequences; the neck one size per layer read.
+# The real 14-pixel patches: these take any image size up to 512 pixels, 36 patches a side at 14
+# but 128 at the general rule's 4, which makes attention over 16k tokens.
+DPT_NECK_BACKBONE = {"num_hidden_layers": 4, "out_features": ["stage1", "stage2", "stage3", "stage4"],
+                     "reshape_hidden_states": False, "patch_size": 14}
+DPT_NECK = {"neck_hidden_sizes": [8, 16, 32, 32], "fusion_hidden_size": 16}
+
 OVERRIDES: dict[str, dict[str, Any]] = {
     # its windowed backbone splits the image into num_windows windows, num_windows_side a side
     "lw-detr": {"backbone_config": {"num_windows": 4, "num_windows_side": 2}},
@@ -49,6 +56,13 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "data2vec-vision": {"num_hidden_layers": 4, "out_indices": [1, 2, 3, 4]},
     "dpt": {"num_hidden_layers": 4, "backbone_out_indices": [0, 1, 2, 3], "neck_hidden_sizes": [8, 16, 32, 32],
             "fusion_hidden_size": 16},
+    # Depth Anything's neck reads four backbone layers (its default: the last four of twelve) as
+    # token sequences (its default backbone does not reshape them to maps) and projects them from
+    # reassemble_hidden_size, the backbone's width; its head resizes to its own patch_size, the backbone's
+    **dict.fromkeys(("depth-anything", "prompt-depth-anything"), {
+        "backbone_config": DPT_NECK_BACKBONE, "reassemble_hidden_size": 32, "patch_size": 14, **DPT_NECK}),
+    # TIPSv2's DPT head reads the same (its default: every third of twelve layers)
+    "tipsv2-dpt": {"backbone_config": DPT_NECK_BACKBONE, **DPT_NECK},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
@@ -81,6 +95,9 @@ KNOWN_FAILURES: list = [
     KnownFailure("transformers/dinov2-with-registers/onnx-torchscript/*",
                  "the TorchScript exporter has no symbolic for aten::_upsample_bicubic2d_aa (the antialiased "
                  "interpolation of the position table)"),
+    KnownFailure("transformers/tipsv2-dpt/onnx-torchscript/*",
+                 "the TorchScript exporter has no symbolic for aten::_upsample_bilinear2d_aa (TIPSv2's backbone "
+                 "interpolates its position table to the image size with antialiasing)"),
     KnownFailure("transformers/vit-mae/onnx-*/feature-extraction",
                  "ViTMAEModel masks a random 75% of the patches in every forward, evaluation too: two calls on "
                  "one image differ unless its noise is an input, which the export does not take yet"),
