@@ -63,6 +63,10 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "backbone_config": DPT_NECK_BACKBONE, "reassemble_hidden_size": 32, "patch_size": 14, **DPT_NECK}),
     # TIPSv2's DPT head reads the same (its default: every third of twelve layers)
     "tipsv2-dpt": {"backbone_config": DPT_NECK_BACKBONE, **DPT_NECK},
+    # Mask2Former's hidden_dim is its transformer decoder's width, split among its heads (the
+    # general rule's 37 is a feed-forward width elsewhere); its pixel decoder as narrow
+    "mask2former": {"hidden_dim": 32, "feature_size": 32, "mask_feature_size": 32, "encoder_feedforward_dim": 37,
+                    "dim_feedforward": 37},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {

@@ -125,6 +125,18 @@ class DepthAnythingOnnxConfig(VisionOnnxConfig):
         return super().patching_specs(model) + depth_head_patches(model)
 
 
+# MaskFormer and Mask2Former name their outputs their own way: the last states of the backbone,
+# the pixel decoder (maps) and the transformer decoder (one per query); per query, class logits
+# and a mask at a quarter of the image size
+MASKFORMER_OUTPUTS = {
+    "feature-extraction": {"encoder_last_hidden_state": ("batch_size", None, None, None),
+                           "pixel_decoder_last_hidden_state": ("batch_size", None, None, None),
+                           "transformer_decoder_last_hidden_state": ("batch_size", None, None)},
+    "image-segmentation": {"class_queries_logits": ("batch_size", None, None),
+                           "masks_queries_logits": ("batch_size", None, None, None)},
+}
+
+
 # model type -> what the derivation cannot know (collected by auto.declared_facts)
 DECLARED = {
     "detr": {"base": DetrOnnxConfig},
@@ -166,6 +178,7 @@ DECLARED = {
     "sam-vision-model": {"features": "maps"},
     "sam-hq-vision-model": {"features": "maps"},
     "gemma3n-vision": {"features": "maps"},
+    **dict.fromkeys(("maskformer", "mask2former"), {"_TASK_TO_OUTPUTS": MASKFORMER_OUTPUTS}),
     "videomae": {"base": VideoOnnxConfig},
     "vivit": {"base": VideoOnnxConfig},
     "timesformer": {"base": VideoOnnxConfig},
