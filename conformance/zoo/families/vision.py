@@ -17,6 +17,30 @@ DPT_NECK_BACKBONE = {"num_hidden_layers": 4, "out_features": ["stage1", "stage2"
                      "reshape_hidden_states": False, "patch_size": 14}
 DPT_NECK = {"neck_hidden_sizes": [8, 16, 32, 32], "fusion_hidden_size": 16}
 
+# PP-OCR's text detectors: their config classes leave None what every checkpoint's config sets,
+# PaddleOCR's values: the intra-class blocks' convolutions (kernel, stride, padding: 7, 5 and 3
+# pixels long, vertical, horizontal and square, each keeping the map's size), the neck's upsampling
+# of its four maps to the first's size, and the DB head's kernels
+PP_OCR_DETECTOR = {
+    "intraclass_block_config": {
+        "reduce_channel": [1, 1, 0], "return_channel": [1, 1, 0],
+        "vertical_long_to_small_conv_longratio": [[7, 1], [1, 1], [3, 0]],
+        "vertical_long_to_small_conv_midratio": [[5, 1], [1, 1], [2, 0]],
+        "vertical_long_to_small_conv_shortratio": [[3, 1], [1, 1], [1, 0]],
+        "horizontal_small_to_long_conv_longratio": [[1, 7], [1, 1], [0, 3]],
+        "horizontal_small_to_long_conv_midratio": [[1, 5], [1, 1], [0, 2]],
+        "horizontal_small_to_long_conv_shortratio": [[1, 3], [1, 1], [0, 1]],
+        "symmetric_conv_long_longratio": [[7, 7], [1, 1], [3, 3]],
+        "symmetric_conv_long_midratio": [[5, 5], [1, 1], [2, 2]],
+        "symmetric_conv_long_shortratio": [[3, 3], [1, 1], [1, 1]],
+    },
+    "scale_factor_list": [1, 2, 4, 8], "kernel_list": [3, 2, 2],
+}
+# PP-OCRv5 server det's HGNetV2 backbone narrowed (its default is 2048 channels wide), and its neck
+PP_OCRV5_SERVER_DETECTOR = {**PP_OCR_DETECTOR, "neck_out_channels": 32, "backbone_config": {
+    "stem_channels": [3, 16, 16], "stage_in_channels": [16, 32, 64, 128], "stage_mid_channels": [16, 16, 32, 32],
+    "stage_out_channels": [32, 64, 128, 256], "stage_num_blocks": [1, 1, 1, 1], "stage_numb_of_layers": [2, 2, 2, 2]}}
+
 OVERRIDES: dict[str, dict[str, Any]] = {
     # its windowed backbone splits the image into num_windows windows, num_windows_side a side
     "lw-detr": {"backbone_config": {"num_windows": 4, "num_windows_side": 2}},
@@ -63,6 +87,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "backbone_config": DPT_NECK_BACKBONE, "reassemble_hidden_size": 32, "patch_size": 14, **DPT_NECK}),
     # TIPSv2's DPT head reads the same (its default: every third of twelve layers)
     "tipsv2-dpt": {"backbone_config": DPT_NECK_BACKBONE, **DPT_NECK},
+    "pp-ocrv5-server-det": PP_OCRV5_SERVER_DETECTOR,
+    "pp-ocrv6-medium-det": PP_OCR_DETECTOR,
     # Mask2Former's hidden_dim is its transformer decoder's width, split among its heads (the
     # general rule's 37 is a feed-forward width elsewhere); its pixel decoder as narrow
     "mask2former": {"hidden_dim": 32, "feature_size": 32, "mask_feature_size": 32, "encoder_feedforward_dim": 37,
@@ -83,6 +109,11 @@ KNOWN_FAILURES: list = [
           ("lw-detr", "LW-DETR", "its architecture validator rejects the shrunk sizes"),
           ("zoedepth", "ZoeDepth", "its config has no image size, and its BEiT backbone's position table is "
                                    "sized for 384-pixel images"))),
+    KnownFailure("transformers/pp-ocrv6-medium-det/onnx-*/*",
+                 "PP-OCRv6 medium det: the tiny zoo cannot build a runnable model from its config class's "
+                 "defaults: their backbone (PP-LCNetV4 with (2, 1) strides, a recognition backbone halving only "
+                 "the height, its last stage its only output) does not fit the detection neck, which reads four "
+                 "stages and adds each to the next one upsampled 2x in both dimensions"),
     KnownFailure("transformers/upernet/onnx-*/semantic-segmentation",
                  "UPerNet's pyramid pooling runs adaptive_avg_pool2d over an image size the export does not "
                  "know: neither engine translates it (as for BEiT's UPerNet head under TorchScript)"),

@@ -179,6 +179,12 @@ DECLARED = {
     "sam-hq-vision-model": {"features": "maps"},
     "gemma3n-vision": {"features": "maps"},
     **dict.fromkeys(("maskformer", "mask2former"), {"_TASK_TO_OUTPUTS": MASKFORMER_OUTPUTS}),
+    # PP-OCR's text detectors return a text probability map (batch, 1, height, width) as their
+    # detection output, under the name last_hidden_state; their neck adds each backbone stage to the
+    # next upsampled, which torch.export proves equal in size on multiples of the total stride only
+    **dict.fromkeys(("pp-ocrv5-server-det", "pp-ocrv5-mobile-det"), {
+        "DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32, "IMAGE_SIZE_STEP_IS_STRIDE": True,
+        "_TASK_TO_OUTPUTS": {"object-detection": {"last_hidden_state": ("batch_size", None, None, None)}}}),
     "videomae": {"base": VideoOnnxConfig},
     "vivit": {"base": VideoOnnxConfig},
     "timesformer": {"base": VideoOnnxConfig},
