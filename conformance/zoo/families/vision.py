@@ -89,6 +89,12 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "tipsv2-dpt": {"backbone_config": DPT_NECK_BACKBONE, **DPT_NECK},
     "pp-ocrv5-server-det": PP_OCRV5_SERVER_DETECTOR,
     "pp-ocrv6-medium-det": PP_OCR_DETECTOR,
+    # Sapiens2's key/value heads per layer (its default: 16, 8 in its middle third, 16) cut to the
+    # tiny depth stay 16, over the 4 query heads; one multi-head and one grouped-query layer, as the
+    # real model has. Its segmentation head's config leaves its blocks' widths None, which every
+    # checkpoint sets: two 2x transposed-convolution upsamplings and one refining convolution.
+    "sapiens2": {"num_key_value_heads_per_layer": [4, 2],
+                 "head_config": {"upsample_out_channels": [16, 16], "conv_out_channels": [16]}},
     # Mask2Former's hidden_dim is its transformer decoder's width, split among its heads (the
     # general rule's 37 is a feed-forward width elsewhere); its pixel decoder as narrow
     "mask2former": {"hidden_dim": 32, "feature_size": 32, "mask_feature_size": 32, "encoder_feedforward_dim": 37,
