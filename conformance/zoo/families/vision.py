@@ -41,6 +41,9 @@ PP_OCRV5_SERVER_DETECTOR = {**PP_OCR_DETECTOR, "neck_out_channels": 32, "backbon
     "stem_channels": [3, 16, 16], "stage_in_channels": [16, 32, 64, 128], "stage_mid_channels": [16, 16, 32, 32],
     "stage_out_channels": [32, 64, 128, 256], "stage_num_blocks": [1, 1, 1, 1], "stage_numb_of_layers": [2, 2, 2, 2]}}
 
+EDGETAM_BACKBONE = {"model_type": "timm_wrapper", "architecture": "repvit_m1", "num_classes": 2,
+                    "model_args": {"in_chans": 3, "features_only": True, "out_indices": [0, 1, 2, 3]}}
+
 OVERRIDES: dict[str, dict[str, Any]] = {
     # its windowed backbone splits the image into num_windows windows, num_windows_side a side
     "lw-detr": {"backbone_config": {"num_windows": 4, "num_windows_side": 2}},
@@ -95,6 +98,12 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # checkpoint sets: two 2x transposed-convolution upsamplings and one refining convolution.
     "sapiens2": {"num_key_value_heads_per_layer": [4, 2],
                  "head_config": {"upsample_out_channels": [16, 16], "conv_out_channels": [16]}},
+    # EdgeTAM's RepViT backbone, through timm: the zoo's shrinking of the timm_wrapper sub-config
+    # leaves its bare model type, which transformers cannot build from a dict without its class
+    # count; the default names its architecture under a misspelled key (so it would be a ResNet-50,
+    # whose widths do not match the backbone_channel_list, RepViT-M1's); its neck as wide as the
+    # tiny mask decoder EdgeTAM's vision tower feeds
+    "edgetam-vision-model": {"backbone_config": EDGETAM_BACKBONE, "fpn_hidden_size": 32},
     # Mask2Former's hidden_dim is its transformer decoder's width, split among its heads (the
     # general rule's 37 is a feed-forward width elsewhere); its pixel decoder as narrow
     "mask2former": {"hidden_dim": 32, "feature_size": 32, "mask_feature_size": 32, "encoder_feedforward_dim": 37,

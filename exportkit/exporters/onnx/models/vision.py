@@ -177,6 +177,7 @@ DECLARED = {
     # vision towers of promptable segmenters and Gemma 3n: their last hidden state is a map
     "sam-vision-model": {"features": "maps"},
     "sam-hq-vision-model": {"features": "maps"},
+    "edgetam-vision-model": {"features": "maps"},
     "gemma3n-vision": {"features": "maps"},
     **dict.fromkeys(("maskformer", "mask2former"), {"_TASK_TO_OUTPUTS": MASKFORMER_OUTPUTS}),
     # PP-OCR's text detectors return a text probability map (batch, 1, height, width) as their
