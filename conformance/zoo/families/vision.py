@@ -148,6 +148,9 @@ KNOWN_FAILURES: list = [
     KnownFailure("transformers/tipsv2-dpt/onnx-torchscript/*",
                  "the TorchScript exporter has no symbolic for aten::_upsample_bilinear2d_aa (TIPSv2's backbone "
                  "interpolates its position table to the image size with antialiasing)"),
+    KnownFailure("transformers/sapiens2/onnx-torchscript/semantic-segmentation",
+                 "the TorchScript exporter cannot translate instance_norm over a channel count it does not know "
+                 "(the group norm after each transposed convolution of Sapiens2's upsampling head)"),
     KnownFailure("transformers/vit-mae/onnx-*/feature-extraction",
                  "ViTMAEModel masks a random 75% of the patches in every forward, evaluation too: two calls on "
                  "one image differ unless its noise is an input, which the export does not take yet"),

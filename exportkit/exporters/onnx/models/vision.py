@@ -177,7 +177,10 @@ DECLARED = {
     # vision towers of promptable segmenters and Gemma 3n: their last hidden state is a map
     "sam-vision-model": {"features": "maps"},
     "sam-hq-vision-model": {"features": "maps"},
-    "edgetam-vision-model": {"features": "maps"},
+    # RepViT through timm (stride 32), its feature pyramid adding each map to the next upsampled:
+    # torch.export proves their sizes equal on multiples of the total stride only
+    "edgetam-vision-model": {"features": "maps", "DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32,
+                             "IMAGE_SIZE_STEP_IS_STRIDE": True},
     "gemma3n-vision": {"features": "maps"},
     **dict.fromkeys(("maskformer", "mask2former"), {"_TASK_TO_OUTPUTS": MASKFORMER_OUTPUTS}),
     # PP-OCR's text detectors return a text probability map (batch, 1, height, width) as their
