@@ -547,6 +547,21 @@ def test_the_exportable_shifts_right_are_the_modelling_code_s(length):
     assert torch.equal(specs["_shift_right"].custom_op(ids), t5gemma._shift_right(ids))
 
 
+@pytest.mark.parametrize("model_type", ["depth-anything", "prompt-depth-anything"])
+def test_the_patched_depth_heads_are_the_modelling_code_s(model_type):
+    from conformance.zoo.transformers_zoo import build
+    from exportkit.exporters.onnx.models.vision import depth_head_patches
+
+    model, _ = build(model_type, "depth-estimation")
+    model.eval()
+    (spec,) = depth_head_patches(model)
+    pixels = torch.randn(2, 3, 42, 70, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        features = model.backbone(pixels).feature_maps
+        maps = model.neck(list(features), 3, 5)
+        assert torch.equal(spec.custom_op(maps, 3, 5), spec.o.forward(maps, 3, 5))
+
+
 @pytest.mark.parametrize("module_name", ["mamba", "falcon_mamba", "jamba", "zamba"])
 @pytest.mark.parametrize("length", [1, 5])
 def test_the_selective_scan_over_time_is_the_modelling_code_s(module_name, length):

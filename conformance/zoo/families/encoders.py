@@ -9,6 +9,9 @@ from conformance.known_failures import KnownFailure
 from ..sizes import TINY_SIZES
 
 OVERRIDES: dict[str, dict[str, Any]] = {
+    # Bros embeds each of a box's 8 coordinates sinusoidally in hidden_size / 4 / 8 dims, in sine
+    # and cosine halves: 2 at the least, so a hidden size of 64
+    "bros": {"hidden_size": 64},
     # LayoutLMv3 embeds each box as four coordinates and two extents, together its width:
     # 4 * 4 + 2 * 8 = 32
     "layoutlmv3": {"coordinate_size": 4, "shape_size": 8},

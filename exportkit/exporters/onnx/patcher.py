@@ -293,3 +293,24 @@ def embedding_bag_patches(model: torch.nn.Module) -> list[PatchingSpec]:
         return []
     return [PatchingSpec(o=torch.nn.functional, name="embedding_bag",
                          op_wrapper=lambda original: while_exporting(original, _embedding_bag_by_index_add(original)))]
+
+
+def _no_gqa_while_tracing(original):
+    """transformers' choice of ``enable_gqa`` for ``scaled_dot_product_attention``, but never under
+    TorchScript's tracer, whose ONNX translation of the op does not take it: the key and value
+    heads are repeated to the query heads instead (transformers' own fallback), which computes the
+    same attention. torch.export translates ``enable_gqa``, and keeps it."""
+
+    def use_gqa_in_sdpa(*args, **kwargs):
+        return False if torch.jit.is_tracing() else original(*args, **kwargs)
+
+    return use_gqa_in_sdpa
+
+
+def sdpa_gqa_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Repeat key and value heads rather than pass ``enable_gqa`` while TorchScript traces a model
+    (:func:`_no_gqa_while_tracing`): maskless grouped-query attention (Sapiens2's) would take it."""
+    module = sys.modules.get("transformers.integrations.sdpa_attention")
+    if module is None or not callable(getattr(module, "use_gqa_in_sdpa", None)):
+        return []
+    return [PatchingSpec(o=module, name="use_gqa_in_sdpa", op_wrapper=_no_gqa_while_tracing)]

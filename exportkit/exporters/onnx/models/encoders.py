@@ -81,7 +81,7 @@ DECLARED = {
     # document models place each token on its page: without bbox they would embed every token at
     # the page's corner, and the export could not take a layout at all
     **{model_type: {"extra_inputs": {"bbox": ("batch_size", "sequence_length", "box_coordinates")}}
-       for model_type in ("layoutlm", "lilt", "layoutlmv3")},
+       for model_type in ("layoutlm", "lilt", "layoutlmv3", "bros")},
     # FNet mixes tokens by a 2-D Fourier transform: ONNX's DFT and torch's FFT round apart by more
     # than the default 1e-5 (1.1e-5 at 27 tokens, 1.2e-4 at 224: the error grows with the length);
     # BERT's tolerance, not more

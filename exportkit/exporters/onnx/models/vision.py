@@ -1,8 +1,11 @@
 """Vision models: transformers ViT, ResNet, DETR and their kin (timm models: ``timm_modules``)."""
 
+import torch
+
 from ....axes import Axis, opaque
 from ....tasks import register
 from ..config import VisionOnnxConfig
+from ..patcher import PatchingSpec
 
 
 @register(("vit", "deit"), "feature-extraction", "image-classification")
@@ -89,6 +92,51 @@ class VideoOnnxConfig(VisionOnnxConfig):
         return {**super().axis_table(), "num_frames": Axis.static("num_frames", int(self._config.num_frames))}
 
 
+# Depth Anything's heads -> whether they scale the depth by max_depth (the prompted one does not)
+DEPTH_HEADS = {"DepthAnythingDepthEstimationHead": True, "PromptDepthAnythingDepthEstimationHead": False}
+
+
+def _depth_head_forward(head: torch.nn.Module, scaled: bool):
+    """A Depth Anything head that resizes its map to the image size without ``int()``: the
+    modelling code casts ``patch_height * patch_size`` to a Python int, which fixes the size the
+    export was captured at (torch.export specialises it, TorchScript's tracer makes it a constant).
+    The same layers on the same size: only the cast is gone."""
+
+    def forward(hidden_states, patch_height, patch_width):
+        depth = head.conv1(hidden_states[head.head_in_index if scaled else -1])
+        depth = torch.nn.functional.interpolate(depth, (patch_height * head.patch_size, patch_width * head.patch_size),
+                                                mode="bilinear", align_corners=True)
+        depth = head.activation2(head.conv3(head.activation1(head.conv2(depth))))
+        return (depth * head.max_depth if scaled else depth).squeeze(dim=1)
+
+    return forward
+
+
+def depth_head_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    return [PatchingSpec(o=module, name="forward", custom_op=_depth_head_forward(module, DEPTH_HEADS[type(module).__name__]))
+            for module in model.modules() if type(module).__name__ in DEPTH_HEADS]
+
+
+class DepthAnythingOnnxConfig(VisionOnnxConfig):
+    """Depth Anything and Prompt Depth Anything, their heads patched to keep the image size
+    dynamic (:func:`_depth_head_forward`)."""
+
+    def patching_specs(self, model):
+        return super().patching_specs(model) + depth_head_patches(model)
+
+
+# MaskFormer and Mask2Former name their outputs their own way: the last states of the backbone,
+# the pixel decoder (maps) and the transformer decoder (one per query); per query, class logits
+# and a mask at a quarter of the image size
+MASKFORMER_OUTPUTS = {
+    "feature-extraction": {"encoder_last_hidden_state": ("batch_size", None, None, None),
+                           "pixel_decoder_last_hidden_state": ("batch_size", None, None, None),
+                           "transformer_decoder_last_hidden_state": ("batch_size", None, None)},
+    "image-segmentation": {"class_queries_logits": ("batch_size", None, None),
+                           "masks_queries_logits": ("batch_size", None, None, None)},
+}
+
+
 # model type -> what the derivation cannot know (collected by auto.declared_facts)
 DECLARED = {
     "detr": {"base": DetrOnnxConfig},
@@ -106,7 +154,12 @@ DECLARED = {
     # convolutional embeddings 4, 2, 2, each padded: torch.export proves their sizes on multiples only
     "cvt": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 16, "IMAGE_SIZE_STEP_IS_STRIDE": True},
     # the DINOv2 backbone interpolates its position table to any multiple of its 14-pixel patches
-    "depth-anything": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 14, "IMAGE_SIZE_STEP_IS_STRIDE": True},
+    **dict.fromkeys(("depth-anything", "prompt-depth-anything"), {
+        "base": DepthAnythingOnnxConfig, "DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 14, "IMAGE_SIZE_STEP_IS_STRIDE": True}),
+    # TIPSv2's DPT head: its backbone's 14-pixel patches, the last of four maps downsampled twice
+    # more by a stride-2 convolution, whose size the fusion proves equal to the next map's on even
+    # patch counts only
+    "tipsv2-dpt": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 28, "IMAGE_SIZE_STEP_IS_STRIDE": True},
     # DETR's kin: a convolutional backbone under the same detection transformer
     "conditional-detr": {"base": DetrOnnxConfig},
     "table-transformer": {"base": DetrOnnxConfig},
@@ -124,7 +177,18 @@ DECLARED = {
     # vision towers of promptable segmenters and Gemma 3n: their last hidden state is a map
     "sam-vision-model": {"features": "maps"},
     "sam-hq-vision-model": {"features": "maps"},
+    # RepViT through timm (stride 32), its feature pyramid adding each map to the next upsampled:
+    # torch.export proves their sizes equal on multiples of the total stride only
+    "edgetam-vision-model": {"features": "maps", "DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32,
+                             "IMAGE_SIZE_STEP_IS_STRIDE": True},
     "gemma3n-vision": {"features": "maps"},
+    **dict.fromkeys(("maskformer", "mask2former"), {"_TASK_TO_OUTPUTS": MASKFORMER_OUTPUTS}),
+    # PP-OCR's text detectors return a text probability map (batch, 1, height, width) as their
+    # detection output, under the name last_hidden_state; their neck adds each backbone stage to the
+    # next upsampled, which torch.export proves equal in size on multiples of the total stride only
+    **dict.fromkeys(("pp-ocrv5-server-det", "pp-ocrv5-mobile-det"), {
+        "DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32, "IMAGE_SIZE_STEP_IS_STRIDE": True,
+        "_TASK_TO_OUTPUTS": {"object-detection": {"last_hidden_state": ("batch_size", None, None, None)}}}),
     "videomae": {"base": VideoOnnxConfig},
     "vivit": {"base": VideoOnnxConfig},
     "timesformer": {"base": VideoOnnxConfig},
