@@ -52,7 +52,7 @@ def test_an_audio_language_model_generates_with_its_cache_in_the_language_model_
 
 @pytest.mark.parametrize(("model_type", "cause"), [
     ("chameleon", "names no image size"),
-    ("qwen2-vl", "needs image_grid_thw besides the pixels"),
+    ("molmo2", "needs image_grids, image_token_pooling besides the pixels"),
     ("llava-next", "image_grid_pinpoints"),
     ("mllama", "no get_image_features"),
     ("tvp", "takes no inputs_embeds"),
@@ -109,3 +109,61 @@ def test_a_patch_grid_vision_tower_exports_one_static_grid():
     kwargs = config.model_kwargs(config.generate_dummy_inputs())
     assert kwargs["grid_thw"].tolist() == [[1, side, side]]
     assert kwargs["hidden_states"].shape[0] == side * side
+
+
+def test_a_patch_grid_vision_language_model_takes_its_multimodal_positions_as_an_input():
+    from exportkit.exporters.onnx.interleaved import PatchGridVisionLanguageOnnxConfig
+
+    config = AutoOnnxConfig(transformers_zoo.tiny_config("qwen2-vl", "feature-extraction"), task="feature-extraction")
+    assert isinstance(config, PatchGridVisionLanguageOnnxConfig) and config.MULTIMODAL_POSITIONS
+    parts = config.submodels()
+    assert set(parts["language_model"].input_specs) == {"inputs_embeds", "attention_mask", "position_ids"}
+    assert parts["language_model"].inputs["position_ids"] == {1: "batch_size", 2: "sequence_length"}
+    assert parts["vision_encoder"].inputs["pixel_values"] == {}  # one grid of GRID_SIDE x GRID_SIDE patches
+    # a vision-language model whose language model numbers its own positions takes none
+    plain = derived_config_class("lfm3-vl", "feature-extraction")
+    assert issubclass(plain, PatchGridVisionLanguageOnnxConfig) and not plain.MULTIMODAL_POSITIONS
+
+
+def test_the_dummy_multimodal_positions_place_an_image_grid_mid_prompt():
+    from exportkit.exporters.onnx.interleaved import multimodal_positions
+
+    positions = multimodal_positions(3, 2, 10)
+    assert positions.shape == (3, 2, 10)
+    assert positions[:, 0, :2].tolist() == [[0, 1]] * 3  # text before the image counts up on every row
+    assert positions[:, 0, 2:6].tolist() == [[2, 2, 2, 2], [2, 2, 3, 3], [2, 3, 2, 3]]  # time, rows, columns
+    assert positions[:, 0, 6:].tolist() == [[4, 5, 6, 7]] * 3  # after the image: on from the largest position
+    assert torch.equal(positions[:, 0], positions[:, 1])
+    assert multimodal_positions(4, 1, 5)[0, 0].tolist() == [0, 1, 2, 3, 4]  # a leading text-position row
+
+
+def test_a_patch_grid_vision_language_model_composes_with_positions_from_get_rope_index(tmp_path):
+    torch.manual_seed(0)
+    model, _ = transformers_zoo.build("qwen2-vl", "feature-extraction", image_token_id=PLACEHOLDER)
+    model.eval()
+    config = AutoOnnxConfig(model.config, task="feature-extraction")
+    results = export_models(model, config, tmp_path, engine="torchscript")
+    run = {stem: onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+           for stem, result in results.items()}
+
+    item = config.submodels()["vision_encoder"].generate_dummy_inputs(padding={})
+    (features,) = run["vision_encoder"].run(None, {"pixel_values": item["pixel_values"].numpy()})
+    text = torch.randint(PLACEHOLDER + 1, model.config.get_text_config().vocab_size, (2, 9))
+    ids = torch.cat([text[:, :4], torch.full((2, len(features)), PLACEHOLDER), text[:, 4:]], dim=1)
+    mask = torch.ones_like(ids)
+    mask[1, :2] = 0
+    types = (ids == PLACEHOLDER).int()  # the processor's mm_token_type_ids: 1 for an image's tokens
+    grid = torch.tensor([[1, config.GRID_SIDE, config.GRID_SIDE]] * 2)
+    positions, _ = model.get_rope_index(ids, types, image_grid_thw=grid, attention_mask=mask)
+    (embeds,) = run["embed_tokens"].run(None, {"input_ids": ids.numpy()})
+    merged = embeds.copy()
+    for row in range(len(ids)):
+        merged[row, (ids[row] == PLACEHOLDER).numpy()] = features
+    (hidden,) = run["language_model"].run(None, {"inputs_embeds": merged, "attention_mask": mask.numpy(),
+                                                 "position_ids": positions.numpy()})
+
+    with torch.no_grad():  # both rows with the same image, its patches as the processor flattens them
+        expected = model(input_ids=ids, attention_mask=mask, mm_token_type_ids=types, image_grid_thw=grid,
+                         pixel_values=torch.cat([item["pixel_values"]] * 2))
+    real = mask.bool().numpy()
+    np.testing.assert_allclose(hidden[real], expected.last_hidden_state.numpy()[real], atol=1e-4)

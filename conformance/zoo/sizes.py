@@ -17,6 +17,8 @@ TINY_SIZES: dict[str, int] = {
     # grouped routing (DeepSeek-V3 and kin) splits the experts into groups: fewer groups than experts
     "n_group": 2, "topk_group": 1,
     "embedding_size": 16, "projection_dim": 16, "pooler_output_size": 32, "output_hidden_size": 32,
+    # a vision or audio tower's output width, which its model requires to be the text width
+    "out_hidden_size": 32, "text_hidden_size": 32,
     # hierarchical vision transformers (Swin and kin): the first stage's width, divisible by its heads
     "embed_dim": 24,
     "classifier_proj_size": 16,

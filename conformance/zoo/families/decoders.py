@@ -37,7 +37,12 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # head_dim 8); the checkpoints' sections split a head of 128
     **{family: {"rope_parameters": {"mrope_section": [2, 1, 1]}}
        for family in ("cosmos3-edge-text", "qwen2-vl-text", "qwen2-5-vl-text", "glm4v-text", "glm-image-text",
-                      "glm-ocr-text")},
+                      "glm-ocr-text", "paddleocr-vl-text", "qwen2-5-omni-text")},
+    # its sections are (height, width, time): the height and width ones pre-rotated together
+    "ernie4-5-vl-moe-text": {"rope_parameters": {"mrope_section": [1, 1, 2]}},
+    # head_dim defaults to None, which its attention does not resolve; its checkpoints rotate by four
+    # position rows (xdrope_section), which must split the tiny head's rotary half
+    "hunyuan-vl-text": {"head_dim": 8, "rope_parameters": {"mrope_section": [1, 1, 1, 1]}},
     # its rotary half is a half of the head (2 of head_dim 8)
     "glm4v-moe-text": {"rope_parameters": {"mrope_section": [1, 1, 0]}},
     # its sections split the rotary half of the latent attention's rope part (2 of qk_rope_head_dim 4)

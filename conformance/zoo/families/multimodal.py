@@ -14,6 +14,14 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # resamples each image to latent_query_num tokens (2,048 by default)
     "kosmos-2": {"text_config": {"layers": 2, "attention_heads": 4}},
     "kosmos-2.5": {"text_config": {"layers": 2, "attention_heads": 4}, "latent_query_num": 8},
+    # its vision tower's width and depth are embed_dim and depth (32 blocks), which the general rule
+    # leaves at a per-head size of 6: its axial rotary needs a multiple of 4
+    "qwen2-vl": {"vision_config": {"embed_dim": 32, "depth": 2}},
+    # out_hidden_size is the merged patches' width (the tower's times the 2 x 2 merge), which the
+    # projection narrows to the text width
+    **{family: {"out_hidden_size": 4 * 32, "projector_hidden_size": 32} for family in ("muse-glimmer", "muse-spark")},
+    # its projection normalises the tower's merged patches, at the tower's width
+    "kimi-k25": {"projection_hidden_size": 32},
     # the pooled image tokens tile the tower's 8 x 8 patches (256 by default, more than there are)
     "gemma3": {"mm_tokens_per_image": 16},
     # the tower layers whose states it concatenates, of the tiny tower's 2 (and its embeddings)
@@ -46,7 +54,6 @@ KNOWN_FAILURES: list[KnownFailure] = [
                    f"and {cause}: the vision-language middle-end (vision_encoder, embed_tokens, "
                    "language_model) takes pixel_values of the config's one image size")
       for family, name, cause in (
-          ("qwen3-5", "Qwen3.5", "its vision tower reads flattened patches on a grid of any size (image_grid_thw)"),
           ("t5gemma2", "T5Gemma 2", "its encoder embeds the images inside its own forward (no get_image_features)"),
           ("emu3", "Emu3", "its image tokenizer needs each image's size (image_sizes) besides the pixels"))),
     *(KnownFailure(f"transformers/{family}/onnx-*/zero-shot-object-detection",

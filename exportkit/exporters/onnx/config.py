@@ -329,6 +329,24 @@ class VisionOnnxConfig(OnnxConfig):
         }
 
 
+def patch_grid(side: int) -> torch.Tensor:
+    """The grid (frames, rows, columns) of one image of ``side`` x ``side`` patches."""
+    return torch.tensor([[1, side, side]])
+
+
+def patch_grid_axes(vision_config: Any, side: int) -> dict[str, Axis]:
+    """The static axes of one image's flattened patches on a ``side`` x ``side`` grid: the
+    patches, and the values of each (channels x temporal patch x patch x patch)."""
+    channels = next((getattr(vision_config, name) for name in ("in_channels", "num_channels", "in_chans")
+                     if getattr(vision_config, name, None)), 3)
+    temporal = next((getattr(vision_config, name) for name in ("temporal_patch_size", "patch_temporal")
+                     if getattr(vision_config, name, None)), 1)
+    return {"num_channels": Axis.static("num_channels", channels),
+            "num_patches": Axis.static("num_patches", side * side),
+            "patch_values": Axis.static("patch_values", channels * temporal * vision_config.patch_size ** 2),
+            "patch_size": Axis.static("patch_size", vision_config.patch_size)}
+
+
 class PatchGridVisionOnnxConfig(OnnxConfig):
     """Vision towers that read an image as a grid of flattened patches (Qwen2-VL's and its heirs'):
     ``pixel_values`` of (patches, channels x temporal patch x patch x patch) and ``grid_thw``, the
@@ -349,17 +367,10 @@ class PatchGridVisionOnnxConfig(OnnxConfig):
     _TASK_TO_OUTPUTS = {"feature-extraction": {"last_hidden_state": (None, None)}}
 
     def axis_table(self) -> dict[str, Axis]:
-        config = self._config
-        channels = next((getattr(config, name) for name in ("in_channels", "num_channels", "in_chans")
-                         if getattr(config, name, None)), 3)
-        temporal = getattr(config, "temporal_patch_size", None) or 1
-        return {**super().axis_table(),
-                "num_patches": Axis.static("num_patches", self.GRID_SIDE * self.GRID_SIDE),
-                "patch_values": Axis.static("patch_values", channels * temporal * config.patch_size ** 2)}
+        return {**super().axis_table(), **patch_grid_axes(self._config, self.GRID_SIDE)}
 
     def model_kwargs(self, inputs):
-        grid = torch.tensor([[1, self.GRID_SIDE, self.GRID_SIDE]])
-        return {self.PIXELS_ARGUMENT: inputs["pixel_values"], "grid_thw": grid}
+        return {self.PIXELS_ARGUMENT: inputs["pixel_values"], "grid_thw": patch_grid(self.GRID_SIDE)}
 
 
 class TextAndVisionOnnxConfig(OnnxConfig):

@@ -32,7 +32,7 @@ from ...input_generators import (
 )
 from ...normalized_config import NormalizedTextWithTowerConfig
 from .base import OnnxConfigWithPast
-from .config import image_axes, sequence_axis
+from .config import image_axes, patch_grid, patch_grid_axes, sequence_axis
 
 TEXT_PARTS = ("embed_tokens", "language_model")
 
@@ -194,6 +194,83 @@ class VisionLanguageOnnxConfig(InterleavedOnnxConfig):
             # each image's height and width, which the graph's pixels fix: no input of its own
             extra["image_sizes"] = torch.tensor([pixels.shape[-2:]] * len(pixels))
         return model.get_image_features(pixel_values=pixels, return_dict=True, **extra)
+
+
+class PatchGridVisionLanguageOnnxConfig(VisionLanguageOnnxConfig):
+    """A vision tower reading an image as a grid of flattened patches (Qwen2-VL and its heirs):
+    one image of ``GRID_SIDE`` x ``GRID_SIDE`` patches, the grid the export's constant, as
+    :class:`~exportkit.exporters.onnx.config.PatchGridVisionOnnxConfig` says for the tower alone.
+
+    Where the language model rotates by multimodal positions (M-RoPE: a temporal, a row and a
+    column position per token: one row per section of its rotary ``mrope_section``, three where it
+    names none), ``language_model`` takes them as
+    ``position_ids`` (rows x batch x sequence): the model computes them from the token ids and
+    the images' grids (``get_rope_index``) before it runs, as the runtime does beside the merge.
+    """
+
+    TOWER_INPUTS = {"pixel_values": ("num_patches", "patch_values")}
+    GRID_SIDE: ClassVar[int] = 8  # a multiple of the spatial merges of 1, 2 and 4
+    MULTIMODAL_POSITIONS: ClassVar[bool] = False  # False: the language model numbers its positions itself
+    # a tower embedding its patches with a 2-D convolution takes each as a small image (patches x
+    # channels x patch x patch: PaddleOCR-VL, Kimi K2.5), not as a flat row of values
+    PATCHES_AS_IMAGES: ClassVar[bool] = False
+
+    def tower_axes(self):
+        return {**InterleavedOnnxConfig.tower_axes(self),
+                **patch_grid_axes(self._config.vision_config, self.GRID_SIDE)}
+
+    @property
+    def position_rows(self) -> int:
+        text_config = getattr(self._config, "text_config", self._config)
+        rope = getattr(text_config, "rope_parameters", None) or {}
+        return len(rope.get("mrope_section") or ()) or 3
+
+    def axis_table(self) -> dict[str, Axis]:
+        table = super().axis_table()
+        if self.MULTIMODAL_POSITIONS:
+            table["position_rows"] = Axis.static("position_rows", self.position_rows)
+        return table
+
+    @property
+    def input_specs(self):
+        specs = super().input_specs
+        if self.graph == self.TOWER and self.PATCHES_AS_IMAGES:
+            specs["pixel_values"] = self._spec("pixel_values", ("num_patches", "num_channels", "patch_size", "patch_size"),
+                                               self.axis_table())
+        if self.graph == "language_model" and self.MULTIMODAL_POSITIONS:
+            specs["position_ids"] = self._spec("position_ids", ("position_rows", "batch_size", "sequence_length"),
+                                               self.axis_table())
+        return specs
+
+    def generate_dummy_inputs(self, framework: str = "pt", seed: int = 0, padding=None, **shape_kwargs: int):
+        inputs = super().generate_dummy_inputs("pt", seed=seed, padding=padding, **shape_kwargs)
+        if "position_ids" in inputs:
+            inputs["position_ids"] = multimodal_positions(*inputs["position_ids"].shape)
+        return {name: value.numpy() for name, value in inputs.items()} if framework == "np" else inputs
+
+    def tower_features(self, model, kwargs):
+        return model.get_image_features(pixel_values=kwargs["pixel_values"], image_grid_thw=patch_grid(self.GRID_SIDE),
+                                        return_dict=True)
+
+
+def multimodal_positions(rows: int, batch_size: int, length: int, side: int = 2) -> torch.Tensor:
+    """M-RoPE positions of a prompt with an image mid-way, as ``get_rope_index`` numbers them: text
+    tokens count up on every row; the image's tokens (``side`` x ``side`` of them, fewer where the
+    prompt is short) share one temporal position while the row and column rows walk the grid; the
+    text after the image goes on from the largest position so far. A leading text-position row
+    (``rows`` > 3) counts up throughout."""
+    grid_rows = min(rows, 3)
+    start = length // 4
+    tokens = min(side * side, length - start)
+    before = torch.arange(start).expand(grid_rows, start)
+    grid = torch.arange(tokens)
+    image = start + torch.stack([torch.zeros_like(grid), grid // side, grid % side])[:grid_rows]
+    after_start = int(image.max()) + 1 if tokens else start
+    after = torch.arange(after_start, after_start + length - start - tokens).expand(grid_rows, -1)
+    positions = torch.cat([before, image, after], dim=-1)
+    if rows > grid_rows:
+        positions = torch.cat([torch.arange(length).expand(rows - grid_rows, length), positions])
+    return positions[:, None, :].expand(rows, batch_size, length).contiguous()
 
 
 class AudioLanguageOnnxConfig(InterleavedOnnxConfig):

@@ -314,3 +314,25 @@ def sdpa_gqa_patches(model: torch.nn.Module) -> list[PatchingSpec]:
     if module is None or not callable(getattr(module, "use_gqa_in_sdpa", None)):
         return []
     return [PatchingSpec(o=module, name="use_gqa_in_sdpa", op_wrapper=_no_gqa_while_tracing)]
+
+
+def _bool_scatter_value_as_int(original):
+    """``Tensor.scatter`` (or ``scatter_``) of a Python bool value, with the value as an int while
+    TorchScript traces: its alias analysis has no schema for a bool scalar (an internal assert at
+    export), and a bool tensor takes 0 and 1 as False and True. DeepSeek's sparse-attention
+    indexers and Qwen4-Exp's token selection scatter ``False`` and ``True`` into their masks."""
+
+    def scatter(self, dim, index, *args, **kwargs):
+        if torch.jit.is_tracing() and args and isinstance(args[0], bool):
+            args = (int(args[0]), *args[1:])
+        if torch.jit.is_tracing() and isinstance(kwargs.get("value"), bool):
+            kwargs["value"] = int(kwargs["value"])
+        return original(self, dim, index, *args, **kwargs)
+
+    return scatter
+
+
+def bool_scatter_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """:func:`_bool_scatter_value_as_int` for ``Tensor.scatter`` and ``Tensor.scatter_``."""
+    return [PatchingSpec(o=torch.Tensor, name=name, op_wrapper=_bool_scatter_value_as_int)
+            for name in ("scatter", "scatter_")]

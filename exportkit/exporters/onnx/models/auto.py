@@ -46,7 +46,12 @@ from ..config import (
     TextSeq2SeqOnnxConfig,
     VisionOnnxConfig,
 )
-from ..interleaved import AudioLanguageOnnxConfig, InterleavedOnnxConfig, VisionLanguageOnnxConfig
+from ..interleaved import (
+    AudioLanguageOnnxConfig,
+    InterleavedOnnxConfig,
+    PatchGridVisionLanguageOnnxConfig,
+    VisionLanguageOnnxConfig,
+)
 
 # Tasks whose export can carry a KV cache, registered with "-with-past" too, for the Auto classes
 # that generate token by token: a speech encoder-decoder's recognition has a cache, a CTC head none.
@@ -386,11 +391,13 @@ def vision_language_gap(model_type: str, model_cls: type, parameters: set[str]) 
     tower = _tower_takes(model_cls, "get_image_features")
     if tower is None:
         return "it has no get_image_features to make the placeholders' features with"
-    needed = required_parameters(tower) - {"pixel_values", "image_sizes"}  # the sizes: the pixels' own
-    if "image_grid_thw" in forward_parameters(tower):  # optional, yet the tower cannot place patches without it
-        needed.add("image_grid_thw")
+    # the sizes are the pixels' own; a patch grid, the export's constant
+    needed = required_parameters(tower) - {"pixel_values", "image_sizes", "image_grid_thw"}
     if needed:
         return f"its get_image_features needs {', '.join(sorted(needed))} besides the pixels"
+    if "image_grid_thw" in forward_parameters(tower):
+        return None if default_config_has(model_type, "vision_config.patch_size", NormalizedConfig) else (
+            "its vision tower reads patch grids, and its vision config names no patch size")
     if not names_image_size(model_type, VisionLanguageOnnxConfig.NORMALIZED_CONFIG_CLASS):
         return "its vision config names no image size (its vision tower reads patch grids of any size)"
     if default_config_has(model_type, "image_grid_pinpoints", NormalizedConfig):
@@ -448,6 +455,10 @@ def interleaved_config(model_type: str, class_name: str, model_cls: type, parame
         raise DerivedConfigError(f"{model_type!r}: {class_name} takes text and {modality} together into one "
                                  f"model, and {gap}: no middle-end config exports it yet")
     attrs: dict[str, Any] = {}
+    if modality == "image" and "image_grid_thw" in forward_parameters(_tower_takes(model_cls, "get_image_features")):
+        base = PatchGridVisionLanguageOnnxConfig
+        # a model that computes M-RoPE positions from the ids and grids before its language model
+        attrs["MULTIMODAL_POSITIONS"] = hasattr(model_cls, "get_rope_index")
     if modality == "audio":
         attrs["TOWER_TAKES"] = frozenset(forward_parameters(_tower_takes(model_cls, "get_audio_features"))
                                          & set(base.TOWER_INPUTS))

@@ -21,4 +21,6 @@ DECLARED = {
     # their vision towers take each prompt's images together, as one row of pixel_values
     **{model_type: {"IMAGES_GROUPED_BY_PROMPT": True}
        for model_type in ("idefics2", "idefics3", "smolvlm", "modernvbert", "ultravbert")},
+    # their vision towers embed each patch with a 2-D convolution, as a small image
+    **{model_type: {"PATCHES_AS_IMAGES": True} for model_type in ("paddleocr-vl", "kimi-k25")},
 }
