@@ -33,6 +33,7 @@ from ...input_generators import (
 from ...normalized_config import NormalizedTextWithTowerConfig
 from .base import OnnxConfigWithPast
 from .config import image_axes, patch_grid, patch_grid_axes, sequence_axis
+from .host_values import host_value_patches
 
 TEXT_PARTS = ("embed_tokens", "language_model")
 
@@ -251,6 +252,13 @@ class PatchGridVisionLanguageOnnxConfig(VisionLanguageOnnxConfig):
     def tower_features(self, model, kwargs):
         return model.get_image_features(pixel_values=kwargs["pixel_values"], image_grid_thw=patch_grid(self.GRID_SIDE),
                                         return_dict=True)
+
+    def patching_specs(self, model):
+        specs = super().patching_specs(model)
+        if self.graph == self.TOWER:  # the grid's host values, the export's constants (host_values.py)
+            images = [self.generate_dummy_inputs(seed=seed)["pixel_values"] for seed in (0, 1)]
+            specs += host_value_patches(lambda pixels: self.tower_features(model, {"pixel_values": pixels}), images)
+        return specs
 
 
 def multimodal_positions(rows: int, batch_size: int, length: int, side: int = 2) -> torch.Tensor:
