@@ -122,7 +122,7 @@ class DummyPastKeyValuesGenerator(DummyInputGenerator):
 
 
 class DummyVisionInputGenerator(DummyInputGenerator):
-    SUPPORTED_INPUT_NAMES = ("pixel_values", "pixel_mask")
+    SUPPORTED_INPUT_NAMES = ("pixel_values", "pixel_values_videos", "pixel_mask")
 
     def generate(self, spec, shape, rng):
         if spec.name == "pixel_mask":

@@ -169,6 +169,17 @@ class NormalizedAnyVisionConfig(NormalizedConfig):
                   "num_channels": ("vision_config.num_channels", "num_channels")}
 
 
+class NormalizedVideoConfig(NormalizedConfig):
+    """A video model's clip: its frame count and frame size, from its vision sub-config where it
+    has one (VideoPrism's), under either of the names video configs give them (V-JEPA 2's crop
+    and frames per clip)."""
+
+    ATTRIBUTES = {"image_size": ("vision_config.image_size", "vision_config.crop_size", "image_size", "crop_size"),
+                  "num_channels": ("vision_config.num_channels", "num_channels"),
+                  "num_frames": ("vision_config.num_frames", "vision_config.frames_per_clip", "num_frames",
+                                 "frames_per_clip")}
+
+
 class NormalizedTextAndVisionConfig(NormalizedConfig):
     ATTRIBUTES = {
         "text_config": "text_config",

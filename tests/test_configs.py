@@ -610,3 +610,18 @@ def test_attention_of_any_rank_is_the_same_as_a_four_dimensional_call(shape, mas
     torch.testing.assert_close(attention(query, key, value, mask, scale=0.5),
                                F.scaled_dot_product_attention(query, key, value, mask, scale=0.5))
     assert calls == [4]
+
+
+def test_a_video_model_taking_pixel_values_videos_exports_a_clip_of_its_config_frames_and_size():
+    from conformance.zoo import transformers_zoo
+    from exportkit.exporters.onnx.models.auto import AutoOnnxConfig
+    from exportkit.exporters.onnx.models.vision import VideoOnnxConfig
+
+    # V-JEPA 2 names its clip's frames and size frames_per_clip and crop_size
+    tiny = transformers_zoo.tiny_config("vjepa2", "feature-extraction")
+    config = AutoOnnxConfig(tiny, task="feature-extraction")
+    assert isinstance(config, VideoOnnxConfig)
+    assert list(config.inputs) == ["pixel_values_videos"]
+    clip = config.generate_dummy_inputs()["pixel_values_videos"]
+    assert tuple(clip.shape[1:]) == (tiny.frames_per_clip, 3, tiny.crop_size, tiny.crop_size)
+    assert config.inputs["pixel_values_videos"] == {0: "batch_size"}  # frames and size as the position table's

@@ -168,11 +168,15 @@ def tiny_config(model_type: str, task: str | Task = "feature-extraction", varian
     if task_name in LABELLED_TASKS:
         kwargs.setdefault("num_labels", NUM_LABELS)
     defaults = config_cls()
-    if task_name == "text-classification" and getattr(defaults, "pad_token_id", 0) is None:
+    # a composite model (Qwen3.5's) classifies by its text config's padding token
+    text_defaults = defaults.get_text_config() if hasattr(defaults, "get_text_config") else defaults
+    text_kwargs = kwargs["text_config"] if text_defaults is not defaults and isinstance(
+        kwargs.get("text_config"), dict) else kwargs
+    if task_name == "text-classification" and getattr(text_defaults, "pad_token_id", 0) is None:
         # a decoder classifies at the last token before padding: fine-tuned checkpoints name
         # their padding token (commonly end-of-sequence), or batches of more than one fail
-        eos = kwargs.get("eos_token_id", getattr(defaults, "eos_token_id", None))
-        kwargs.setdefault("pad_token_id", eos if isinstance(eos, int) else 0)
+        eos = text_kwargs.get("eos_token_id", getattr(text_defaults, "eos_token_id", None))
+        text_kwargs.setdefault("pad_token_id", eos if isinstance(eos, int) else 0)
     if task_name == "text-generation" and not is_causal_family(key) and getattr(defaults, "is_decoder", True) is False:
         kwargs.setdefault("is_decoder", True)  # an encoder family's causal head is a decoder (BertLMHeadModel)
     return config_cls(**kwargs)

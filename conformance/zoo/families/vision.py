@@ -45,6 +45,10 @@ EDGETAM_BACKBONE = {"model_type": "timm_wrapper", "architecture": "repvit_m1", "
                     "model_args": {"in_chans": 3, "features_only": True, "out_indices": [0, 1, 2, 3]}}
 
 OVERRIDES: dict[str, dict[str, Any]] = {
+    # video clips: a few frames of a few patches (V-JEPA 2 crops 256 pixels, 64 frames a clip;
+    # VideoPrism's tubelets are 18 pixels a side, more than the tiny image)
+    "vjepa2": {"crop_size": 32, "frames_per_clip": 4},
+    "videoprism-vision-model": {"num_frames": 4, "tubelet_size": [1, 4, 4]},
     # its windowed backbone splits the image into num_windows windows, num_windows_side a side
     "lw-detr": {"backbone_config": {"num_windows": 4, "num_windows_side": 2}},
     # Four stages keep the real 32x downsampling; bottleneck blocks divide widths by 4.

@@ -27,7 +27,13 @@ import types
 from typing import Any, ClassVar
 
 from ....errors import ExportKitError
-from ....normalized_config import NormalizedAnyTextConfig, NormalizedConfig, NormalizedAnyVisionConfig, NormalizedTextAndVisionConfig
+from ....normalized_config import (
+    NormalizedAnyTextConfig,
+    NormalizedAnyVisionConfig,
+    NormalizedConfig,
+    NormalizedTextAndVisionConfig,
+    NormalizedVideoConfig,
+)
 from ....task_names import Task
 from ....tasks import normalize_model_type, register_derived
 from ....transformers_auto import TRANSFORMERS_AUTO_CLASSES, auto_mapping, auto_pairs, backing_auto_class
@@ -52,6 +58,7 @@ from ..interleaved import (
     PatchGridVisionLanguageOnnxConfig,
     VisionLanguageOnnxConfig,
 )
+from .vision import VideoOnnxConfig
 
 # Tasks whose export can carry a KV cache, registered with "-with-past" too, for the Auto classes
 # that generate token by token: a speech encoder-decoder's recognition has a cache, a CTC head none.
@@ -531,6 +538,12 @@ def derived_config_class(model_type: str, task: str) -> type:
             # a convnet or a detector over a backbone: any image size, at the common backbone stride
             attrs.update(DYNAMIC_IMAGE_SIZE=True, TOTAL_STRIDE=SIZE_FREE_STRIDE)
         attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls, features)}
+    elif main == "pixel_values_videos" and task in VISION_OUTPUTS:
+        # a clip of the config's frame count and size, under the name video-language families give it
+        base = base or VideoOnnxConfig
+        attrs.update(NORMALIZED_CONFIG_CLASS=NormalizedVideoConfig,
+                     INPUTS={main: VideoOnnxConfig.INPUTS["pixel_values"]},
+                     _TASK_TO_OUTPUTS={task: _vision_outputs(model_type, task, model_cls, features)})
     elif main in AUDIO_INPUTS and task in SPEECH_SEQ2SEQ_TASKS and "decoder_input_ids" in parameters:
         base = base or SpeechSeq2SeqOnnxConfig
         attrs.update(_speech_seq2seq_config(base, model_cls, parameters), RAW_AUDIO=main == "input_values")

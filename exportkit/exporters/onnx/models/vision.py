@@ -83,13 +83,18 @@ class TimmBackboneOnnxConfig(VisionOnnxConfig):
 
 
 class VideoOnnxConfig(VisionOnnxConfig):
-    """Video transformers taking a clip, ``pixel_values`` of (batch, frames, channels, height,
-    width): their position embeddings are learned for the config's frame count and image size."""
+    """Video transformers taking a clip, ``pixel_values`` (or ``pixel_values_videos``) of (batch,
+    frames, channels, height, width): their position embeddings are learned for the config's
+    frame count and image size."""
 
     INPUTS = {"pixel_values": ("batch_size", "num_frames", "num_channels", "height", "width")}
 
     def axis_table(self) -> dict[str, Axis]:
-        return {**super().axis_table(), "num_frames": Axis.static("num_frames", int(self._config.num_frames))}
+        nc = self._normalized_config
+        frames = nc.num_frames if nc.has("num_frames") else getattr(self._config, "num_frames", None)
+        # a config naming no frame count: a model taking clips of any length
+        axis = Axis.static("num_frames", int(frames)) if frames else Axis("num_frames", default=4, min=2, max=16)
+        return {**super().axis_table(), "num_frames": axis}
 
 
 # Depth Anything's heads -> whether they scale the depth by max_depth (the prompted one does not)
