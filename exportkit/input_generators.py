@@ -139,6 +139,15 @@ class DummyAudioInputGenerator(DummyInputGenerator):
         return self.random_float(shape, rng, scale=0.5)
 
 
+class DummyTimeSeriesInputGenerator(DummyInputGenerator):
+    """A window of past observations per series and channel: standardised floats."""
+
+    SUPPORTED_INPUT_NAMES = ("past_values",)
+
+    def generate(self, spec, shape, rng):
+        return self.random_float(shape, rng)
+
+
 class DummyLatentInputGenerator(DummyInputGenerator):
     SUPPORTED_INPUT_NAMES = ("latent_sample", "sample")
 

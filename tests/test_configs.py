@@ -625,3 +625,22 @@ def test_a_video_model_taking_pixel_values_videos_exports_a_clip_of_its_config_f
     clip = config.generate_dummy_inputs()["pixel_values_videos"]
     assert tuple(clip.shape[1:]) == (tiny.frames_per_clip, 3, tiny.crop_size, tiny.crop_size)
     assert config.inputs["pixel_values_videos"] == {0: "batch_size"}  # frames and size as the position table's
+
+
+def test_a_patch_based_time_series_encoder_exports_its_context_window_with_the_scaling_it_applied():
+    from conformance.zoo import transformers_zoo
+    from exportkit.exporters.onnx.config import TimeSeriesOnnxConfig
+    from exportkit.exporters.onnx.models.auto import AutoOnnxConfig, DerivedConfigError, derived_config_class
+
+    model, _ = transformers_zoo.build("patchtst", "feature-extraction")
+    config = AutoOnnxConfig(model.config, task="feature-extraction")
+    assert isinstance(config, TimeSeriesOnnxConfig)
+    window = config.generate_dummy_inputs()["past_values"]
+    assert tuple(window.shape[1:]) == (model.config.context_length, model.config.num_input_channels)
+    assert config.inputs["past_values"] == {0: "batch_size"}
+    with torch.no_grad():
+        outputs = config.flatten_outputs(config.call_model(model.eval(), config.model_kwargs({"past_values": window})))
+    assert set(outputs) == {"last_hidden_state", "loc", "scale"}
+    # a forecaster taking time features and observed masks besides its values is refused
+    with pytest.raises(DerivedConfigError, match="past_time_features"):
+        derived_config_class("informer", "feature-extraction")

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from ...known_failures import KnownFailure
 
-TIME_SERIES = ("autoformer", "informer", "patchtsmixer", "patchtst", "time-series-transformer", "timesfm",
-               "timesfm2-5")
+OVERRIDES = {
+    # several series per window, as real multivariate checkpoints take (their default is one)
+    **{model_type: {"num_input_channels": 3} for model_type in ("patchtst", "patchtsmixer")},
+}
+
+# forecasters that take time features and observed masks with their past values, and decode the
+# future as a sequence-to-sequence model; TimesFM takes its series' frequencies and padding too
+FORECASTERS = ("autoformer", "informer", "time-series-transformer", "timesfm", "timesfm2-5")
 
 KNOWN_FAILURES: list[KnownFailure] = [
     *[KnownFailure(f"transformers/{model_type}/onnx-*/feature-extraction",
-                   "a time-series model (past_values, time features and observed masks in, a forecast "
-                   "distribution out): exportkit has no time-series middle-end") for model_type in TIME_SERIES],
+                   "a forecaster (past values with time features, observed masks or frequencies in, a "
+                   "forecast out): exportkit's time-series middle-end takes past values alone (PatchTST, "
+                   "PatchTSMixer)") for model_type in FORECASTERS],
     KnownFailure("transformers/decision-transformer/onnx-*/feature-extraction",
                  "takes states, actions, returns-to-go and timesteps of a trajectory: exportkit has no "
                  "middle-end for reinforcement-learning trajectories"),

@@ -19,10 +19,12 @@ from ...input_generators import (
     DummyDecoderTextInputGenerator,
     DummyPastKeyValuesGenerator,
     DummyTextInputGenerator,
+    DummyTimeSeriesInputGenerator,
     DummyVisionInputGenerator,
 )
 from ...normalized_config import (
     NormalizedAudioConfig,
+    NormalizedConfig,
     NormalizedSpeechSeq2SeqConfig,
     NormalizedTextAndVisionConfig,
     NormalizedVisionConfig,
@@ -396,6 +398,26 @@ class TextAndVisionOnnxConfig(OnnxConfig):
             "num_channels": Axis.static("num_channels", nc.num_channels if nc.has("num_channels") else 3),
             **image_axes(nc, dynamic=False),
         }
+
+
+class TimeSeriesOnnxConfig(OnnxConfig):
+    """Patch-based time-series encoders (PatchTST, PatchTSMixer): ``past_values`` of (batch,
+    context length, channels) in, every channel's patch states out, with the location and scale
+    each series was standardised by (what a forecasting head reads to undo the scaling). The
+    context length and the channels are the config's: the patch grid and the channel mixing are
+    sized by them."""
+
+    NORMALIZED_CONFIG_CLASS = NormalizedConfig
+    DUMMY_INPUT_GENERATOR_CLASSES = (DummyTimeSeriesInputGenerator,)
+    INPUTS = {"past_values": ("batch_size", "context_length", "num_input_channels")}
+    _TASK_TO_OUTPUTS = {"feature-extraction": {"last_hidden_state": ("batch_size", None, None, None),
+                                               "loc": ("batch_size", None, None),
+                                               "scale": ("batch_size", None, None)}}
+
+    def axis_table(self) -> dict[str, Axis]:
+        return {**super().axis_table(),
+                "context_length": Axis.static("context_length", self._config.context_length),
+                "num_input_channels": Axis.static("num_input_channels", self._config.num_input_channels)}
 
 
 class AudioOnnxConfig(OnnxConfig):

@@ -49,6 +49,7 @@ from ..config import (
     TextDecoderOnnxConfig,
     TextEncoderOnnxConfig,
     PatchGridVisionOnnxConfig,
+    TimeSeriesOnnxConfig,
     TextSeq2SeqOnnxConfig,
     VisionOnnxConfig,
 )
@@ -538,6 +539,8 @@ def derived_config_class(model_type: str, task: str) -> type:
             # a convnet or a detector over a backbone: any image size, at the common backbone stride
             attrs.update(DYNAMIC_IMAGE_SIZE=True, TOTAL_STRIDE=SIZE_FREE_STRIDE)
         attrs["_TASK_TO_OUTPUTS"] = {task: _vision_outputs(model_type, task, model_cls, features)}
+    elif main == "past_values" and task == "feature-extraction":
+        base = base or TimeSeriesOnnxConfig
     elif main == "pixel_values_videos" and task in VISION_OUTPUTS:
         # a clip of the config's frame count and size, under the name video-language families give it
         base = base or VideoOnnxConfig
