@@ -73,7 +73,8 @@ def test_host_values_of_a_constant_grid_are_replayed_under_torch_export():
     with pytest.raises(Exception, match="data-dependent"):
         torch.export.export(model, (patches,), strict=False)
     patches_made = host_value_patches(model, [patches, torch.randn(6, 4)])
-    assert {spec.name for spec in patches_made} == {"tolist", "item", "repeat_interleave"}
+    assert {"tolist", "item", "__int__", "__index__", "__bool__", "repeat_interleave"} <= {
+        spec.name for spec in patches_made}
     with ModelPatcher(_Patched(lambda _: patches_made), model):
         program = torch.export.export(model, (patches,), strict=False)
     assert torch.allclose(program.module()(patches), model(patches))

@@ -1,18 +1,18 @@
 """Host values a graph of static shapes computes from its constants, replayed under torch.export.
 
 A patch-grid vision tower (Qwen2-VL's and its heirs') derives its attention windows, sequence
-boundaries and rotary positions from its image grid with host-side calls: ``tolist()`` and
-``item()`` of tensors computed from the grid, and ``repeat_interleave`` by counts read from it.
-The grid is the export's constant, so those values are too; torch.export, which traces with
-tensors whose values it does not know, makes each an unbacked size and fails on the first
-branch over one ("could not guard on data-dependent expression").
+boundaries and rotary positions from its image grid on the host: ``tolist()``, ``item()``,
+``int()``, ``range()`` and branches over tensors computed from the grid, and ``repeat_interleave`` by counts
+read from it. The grid is the export's constant, so those values are too; torch.export, which
+traces with tensors whose values it does not know, makes each an unbacked size and fails on the
+first branch over one ("could not guard on data-dependent expression").
 
 :func:`host_value_patches` runs the tower eagerly on two different images, recording each
 call's value by the source line that made it, and, where both runs agree (the values follow
-the grid, not the pixels), replays them while torch.export traces: ``tolist()`` and ``item()``
-return the recorded values, ``repeat_interleave`` is told its recorded output size. A value
-that follows the pixels differs between the runs, and nothing is replayed: the export then
-fails as it would have.
+the grid, not the pixels), replays them while torch.export traces: the host reads return the
+recorded values, and ``repeat_interleave`` gathers to its recorded output size. A source line
+whose values follow the pixels differs between the runs and is not replayed: an export that
+needs it fails as it would have.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from . import patcher
 from .patcher import PatchingSpec, while_exporting
 
 # (owner, method): what each call leaves on the host
-_HOST_CALLS = ((torch.Tensor, "tolist"), (torch.Tensor, "item"), (torch.Tensor, "repeat_interleave"),
-               (torch, "repeat_interleave"))
+_HOST_CALLS = ((torch.Tensor, "tolist"), (torch.Tensor, "item"), (torch.Tensor, "__int__"), (torch.Tensor, "__index__"),
+               (torch.Tensor, "__bool__"), (torch.Tensor, "repeat_interleave"), (torch, "repeat_interleave"))
 _OWN_FILES = {__file__, patcher.__file__}
 
 Record = dict[tuple[str, int], list[Any]]
@@ -105,13 +105,27 @@ def _replayer(name: str, original: Callable, record: Record) -> Callable:
 
 
 def host_value_patches(run: Callable[[Any], Any], examples: Iterable[Any]) -> list[PatchingSpec]:
-    """Patches replaying the host values ``run`` computes on any of ``examples`` (at least two,
-    which differ where the graph's inputs do) under torch.export; none where the runs disagree
-    or make no host calls."""
+    """Patches replaying, under torch.export, the host values ``run`` computes alike on each of
+    ``examples`` (at least two, which differ where the graph's inputs do); a source line whose
+    values differ between the runs follows the inputs, and is left to trace."""
     records = [record_host_values(run, example) for example in examples]
-    if len(records) < 2 or not records[0] or any(record != records[0] for record in records[1:]):
+    if len(records) < 2:
+        return []
+    constant = {site: values for site, values in records[0].items()
+                if all(record.get(site) == values for record in records[1:])}
+    if not constant:
         return []
     return [PatchingSpec(o=owner, name=name,
                          op_wrapper=lambda original, name=name: while_exporting(
-                             original, _replayer(name, original, records[0])))
-            for owner, name in _HOST_CALLS]
+                             original, _replayer(name, original, constant)))
+            for owner, name in (*_HOST_CALLS, *_traced_overrides())]
+
+
+def _traced_overrides() -> list[tuple[type, str]]:
+    """The host calls the tensors torch.export traces with override (their ``tolist`` reads each
+    element apart): replayed there too, as the model's line made them."""
+    from torch._subclasses.fake_tensor import FakeTensor
+    from torch._subclasses.functional_tensor import FunctionalTensor
+
+    names = {name for _, name in _HOST_CALLS}
+    return [(cls, name) for cls in (FunctionalTensor, FakeTensor) for name in sorted(names) if name in vars(cls)]
