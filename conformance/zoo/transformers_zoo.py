@@ -151,6 +151,11 @@ def variants(model_type: str, task: str) -> tuple[str, ...]:
     return tuple(VARIANTS.get(key.replace("_", "-"), {})) if key else ()
 
 
+# Causal LM classes that attend both ways unless their config says is_decoder (BertGenerationDecoder
+# warns, and runs as an encoder), though their family has no masked LM to tell them apart by
+DECODERS_WHEN_TOLD = {"bert-generation"}
+
+
 def tiny_config(model_type: str, task: str | Task = "feature-extraction", variant: str | None = None, **overrides: Any):
     """The tiny config of ``model_type`` (the registry's spelling or transformers') for ``task``."""
     from transformers import CONFIG_MAPPING
@@ -177,7 +182,8 @@ def tiny_config(model_type: str, task: str | Task = "feature-extraction", varian
         # their padding token (commonly end-of-sequence), or batches of more than one fail
         eos = text_kwargs.get("eos_token_id", getattr(text_defaults, "eos_token_id", None))
         text_kwargs.setdefault("pad_token_id", eos if isinstance(eos, int) else 0)
-    if task_name == "text-generation" and not is_causal_family(key) and getattr(defaults, "is_decoder", True) is False:
+    if task_name == "text-generation" and (not is_causal_family(key) or family in DECODERS_WHEN_TOLD) and getattr(
+            defaults, "is_decoder", True) is False:
         kwargs.setdefault("is_decoder", True)  # an encoder family's causal head is a decoder (BertLMHeadModel)
     return config_cls(**kwargs)
 

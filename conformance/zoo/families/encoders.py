@@ -38,6 +38,10 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 KNOWN_FAILURES: list = [
+    KnownFailure("transformers/xlm/onnx-*/text-generation-with-past",
+                 "XLM keeps its cache as a dict its forward fills in place (each layer's keys and values, and "
+                 "the length seen, under 'slen'), neither a transformers Cache nor returned with the outputs: "
+                 "there are no present keys and values for a graph to give back"),
     KnownFailure("transformers/big-bird/onnx-*/*",
                  "BigBird's block-sparse attention switches itself to full attention, for good, on the first "
                  "input of at most (5 + 2 * num_random_blocks) * block_size tokens (44 here, 704 for "

@@ -9,6 +9,9 @@ from conformance.known_failures import KnownFailure
 OVERRIDES: dict[str, dict[str, Any]] = {
     # T5Config has no default; real checkpoints start decoding from the pad token.
     "t5": {"decoder_start_token_id": 0},
+    # its decoder attends causally and to the encoder only when its config says so, as
+    # EncoderDecoderConfig.from_encoder_decoder_configs (how checkpoints are made) sets it
+    "encoder-decoder": {"decoder": {"is_decoder": True, "add_cross_attention": True}},
 }
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
