@@ -30,6 +30,7 @@ from ...normalized_config import (
     NormalizedVisionConfig,
 )
 from .base import CACHE_NAMES, ConfigBehavior, OnnxConfig, OnnxConfigWithPast, OnnxSeq2SeqConfigWithPast, returned_cache
+from .host_values import host_value_patches
 from .patcher import dynamic_rope_patches
 
 TEXT_ENCODER_OUTPUTS = {
@@ -373,6 +374,12 @@ class PatchGridVisionOnnxConfig(OnnxConfig):
 
     def model_kwargs(self, inputs):
         return {self.PIXELS_ARGUMENT: inputs["pixel_values"], "grid_thw": patch_grid(self.GRID_SIDE)}
+
+    def patching_specs(self, model):
+        # the host values the tower derives from its grid, the export's constants (host_values.py)
+        images = [self.generate_dummy_inputs(seed=seed)["pixel_values"] for seed in (0, 1)]
+        return super().patching_specs(model) + host_value_patches(
+            lambda pixels: model(**self.model_kwargs({"pixel_values": pixels})), images)
 
 
 class TextAndVisionOnnxConfig(OnnxConfig):
