@@ -174,7 +174,10 @@ def tiny_config(model_type: str, task: str | Task = "feature-extraction", varian
         kwargs.setdefault("num_labels", NUM_LABELS)
     defaults = config_cls()
     # a composite model (Qwen3.5's) classifies by its text config's padding token
-    text_defaults = defaults.get_text_config() if hasattr(defaults, "get_text_config") else defaults
+    try:
+        text_defaults = defaults.get_text_config()
+    except (AttributeError, ValueError):  # MusicGen's text encoder and decoder: no one text config
+        text_defaults = defaults
     text_kwargs = kwargs["text_config"] if text_defaults is not defaults and isinstance(
         kwargs.get("text_config"), dict) else kwargs
     if task_name == "text-classification" and getattr(text_defaults, "pad_token_id", 0) is None:
