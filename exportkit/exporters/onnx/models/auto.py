@@ -543,6 +543,9 @@ def derived_config_class(model_type: str, task: str) -> type:
         base = base or TimeSeriesOnnxConfig
     elif main == "pixel_values_videos" and task in VISION_OUTPUTS:
         # a clip of the config's frame count and size, under the name video-language families give it
+        if base is None and default_config_has(model_type, "image_size", NormalizedVideoConfig) is False:
+            raise DerivedConfigError(f"{model_type!r}: {class_name} takes clips of frames of any size (its config "
+                                     "names no frame size): no middle-end config exports that yet")
         base = base or VideoOnnxConfig
         attrs.update(NORMALIZED_CONFIG_CLASS=NormalizedVideoConfig,
                      INPUTS={main: VideoOnnxConfig.INPUTS["pixel_values"]},
