@@ -21,6 +21,9 @@ DECLARED = {
     # their vision towers take each prompt's images together, as one row of pixel_values
     **{model_type: {"IMAGES_GROUPED_BY_PROMPT": True}
        for model_type in ("idefics2", "idefics3", "smolvlm", "modernvbert", "ultravbert")},
+    # their patch-grid towers return the merged tokens with a leading axis of one
+    **{model_type: {"_TASK_TO_OUTPUTS": {"feature-extraction": {"last_hidden_state": (None, None, None)}}}
+       for model_type in ("hunyuan-vl-vision", "hy-v4-vl-vision")},
     # their vision towers embed each patch with a 2-D convolution, as a small image
     **{model_type: {"PATCHES_AS_IMAGES": True} for model_type in ("paddleocr-vl", "kimi-k25")},
 }
