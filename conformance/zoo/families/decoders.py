@@ -108,7 +108,9 @@ KNOWN_FAILURES: list = [
                    "the TorchScript export of its interleaved rotary embedding fails: in translation (All "
                    "tensors must have the same rank) or, where it translates, at an attention Reshape on sizes "
                    "other than the traced ones")
-      for family in ("glm", "glm4", "cohere", "cohere2", "ernie4-5")),
+      for family in ("glm", "glm4", "cohere", "cohere2", "ernie4-5",
+                     # vision-language models whose language model is GLM-4's or HY-V4's
+                     "glm4v", "glm-ocr", "glm46v", "glmga", "hy-v4-vl")),
     KnownFailure("transformers/jetmoe/onnx-torchscript/*",
                  "the TorchScript trace fixes the split sizes of JetMoE's mixture-of-attention input "
                  "projection: the Split fails on other token counts"),
