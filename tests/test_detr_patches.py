@@ -77,8 +77,32 @@ def test_rt_detr_patches_build_the_position_table_uncached():
     detector = Detector()
     specs = rt_detr_patches(detector)
     names = {(spec.o if spec.o is not detector else "detector", spec.name) for spec in specs}
-    assert names == {("detector", "_cached_generate_anchors"), (sys.modules[RTDetrModel.__module__], "len")}
+    namespace = sys.modules[RTDetrModel.__module__]
+    assert names - {(namespace, "torch_compilable_check")} == {("detector", "_cached_generate_anchors"), (namespace, "len")}
     anchors = next(spec.custom_op for spec in specs if spec.name == "_cached_generate_anchors")
     expected_anchors, expected_mask = RTDetrModel._cached_generate_anchors(((4, 4), (2, 2)), 0.05)
     got_anchors, got_mask = anchors(((4, 4), (2, 2)), 0.05)
     assert torch.equal(got_anchors, expected_anchors) and torch.equal(got_mask, expected_mask)
+
+
+def test_reference_points_from_arange_match_deformable_detr():
+    from transformers.models.deformable_detr.modeling_deformable_detr import DeformableDetrEncoder
+
+    from exportkit.exporters.onnx.models.vision import _reference_points
+
+    shapes = [(8, 6), (4, 3), (2, 2)]
+    valid_ratios = torch.rand(2, len(shapes), 2) * 0.5 + 0.5
+    expected = DeformableDetrEncoder.get_reference_points(shapes, valid_ratios, device=torch.device("cpu"))
+    torch.testing.assert_close(_reference_points(shapes, valid_ratios, torch.device("cpu")), expected)
+
+
+def test_rt_detr_v2_check_is_left_out_of_the_graph():
+    from transformers.models.rt_detr_v2.modeling_rt_detr_v2 import RTDetrV2Model
+
+    class Detector(torch.nn.Module):
+        _cached_generate_anchors = RTDetrV2Model._cached_generate_anchors
+
+    Detector.__module__ = RTDetrV2Model.__module__
+    specs = {spec.name: spec for spec in rt_detr_patches(Detector())}
+    assert specs["torch_compilable_check"].o is sys.modules[RTDetrV2Model.__module__]
+    assert specs["torch_compilable_check"].custom_op(torch.tensor(False), "never raised") is None

@@ -171,7 +171,16 @@ def rt_detr_patches(model: torch.nn.Module) -> list[PatchingSpec]:
                                       custom_op=cls._cached_generate_anchors.__wrapped__))
             namespaces.add(cls.__module__)
     specs += [PatchingSpec(o=sys.modules[namespace], name="len", custom_op=_length) for namespace in sorted(namespaces)]
+    # RT-DETRv2's deformable attention checks that its spatial shapes add up to the encoder's length,
+    # which they do by construction; the check's tensor becomes aten::_is_all_true, which the dynamo
+    # exporter cannot translate
+    specs += [PatchingSpec(o=sys.modules[namespace], name="torch_compilable_check", custom_op=_shapes_hold)
+              for namespace in sorted(namespaces) if hasattr(sys.modules[namespace], "torch_compilable_check")]
     return specs
+
+
+def _shapes_hold(cond, msg, error_type=ValueError) -> None:
+    """transformers' ``torch_compilable_check`` left out of a graph, for checks that hold by construction."""
 
 
 def _holds_traced_sizes(data) -> bool:
@@ -200,9 +209,28 @@ def _size_table(original):
     return build
 
 
+def _reference_points(spatial_shapes_list, valid_ratios, device):
+    """Deformable DETR's encoder reference points (each feature map's pixel centres, scaled by its
+    valid ratios) from ``arange``: ``torch.linspace`` takes its step count as a Python int, which
+    torch.export specialises to the size captured. ``linspace(0.5, n - 0.5, n)`` is ``arange(n) + 0.5``."""
+    reference_points_list = []
+    for level, (height, width) in enumerate(spatial_shapes_list):
+        ref_y, ref_x = torch.meshgrid(torch.arange(height, dtype=valid_ratios.dtype, device=device) + 0.5,
+                                      torch.arange(width, dtype=valid_ratios.dtype, device=device) + 0.5,
+                                      indexing="ij")
+        ref_y = ref_y.reshape(-1)[None] / (valid_ratios[:, None, level, 1] * height)
+        ref_x = ref_x.reshape(-1)[None] / (valid_ratios[:, None, level, 0] * width)
+        reference_points_list.append(torch.stack((ref_x, ref_y), -1))
+    reference_points = torch.cat(reference_points_list, 1)
+    return reference_points[:, :, None] * valid_ratios[:, None]
+
+
 def size_table_patches(model: torch.nn.Module) -> list[PatchingSpec]:
-    """Deformable attention's tables of feature-map sizes built in the graph (:func:`_size_table`)."""
-    return [PatchingSpec(o=torch, name=name, op_wrapper=_size_table) for name in ("tensor", "as_tensor")]
+    """Deformable attention's tables of feature-map sizes built in the graph (:func:`_size_table`),
+    and Deformable DETR's encoder reference points from ``arange`` (:func:`_reference_points`)."""
+    return [PatchingSpec(o=torch, name=name, op_wrapper=_size_table) for name in ("tensor", "as_tensor")] + [
+        PatchingSpec(o=module, name="get_reference_points", custom_op=_reference_points)
+        for module in model.modules() if type(module).__name__ == "DeformableDetrEncoder"]
 
 
 class RtDetrOnnxConfig(VisionOnnxConfig):
