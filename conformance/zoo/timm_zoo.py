@@ -18,7 +18,7 @@ import torch
 
 from exportkit.timm_models import model_facts
 
-from .base import MissingRecipeError, describe
+from .base import MissingRecipeError, calibrate_batch_norms, describe
 
 NUM_CLASSES = 3
 TASKS = ("feature-extraction", "image-classification")
@@ -247,25 +247,7 @@ def _shown(value) -> str:
 
 
 def _calibrate_batch_norms(model) -> None:
-    """Batch norms' running statistics from the model's own activations, as training leaves them.
-
-    Freshly initialised statistics (mean 0, variance 1) normalise nothing: activations then grow
-    layer after layer (a random Inception's logits reach 1e10), and an export that is right
-    differs from PyTorch by more than any tolerance in float32. One pass over random images in
-    training mode sets each statistic to what its layer sees.
-    """
-    norms = [module for module in model.modules() if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)]
-    if not norms:
+    if not any(isinstance(module, torch.nn.modules.batchnorm._BatchNorm) for module in model.modules()):
         return
     facts = model_facts(model)
-    height, width = facts.image_size
-    momenta = [norm.momentum for norm in norms]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average: after one pass, that pass's statistics
-        norm.train()
-    with torch.no_grad():
-        model(torch.randn(4, facts.num_channels, height, width))
-    for norm, momentum in zip(norms, momenta):
-        norm.momentum = momentum
-        norm.eval()
+    calibrate_batch_norms(model, torch.randn(4, facts.num_channels, *facts.image_size))

@@ -14,8 +14,8 @@ from exportkit.exporters.onnx.models.auto import is_causal_family
 from exportkit.transformers_auto import backing_auto_class, task_model_class
 from exportkit.task_names import Task
 
-from .base import MissingRecipeError, describe
-from .families import OVERRIDES, VARIANTS
+from .base import MissingRecipeError, calibrate_batch_norms, describe
+from .families import CALIBRATED_BATCH_NORMS, OVERRIDES, VARIANTS
 from .sizes import DEPTH_FIELDS, EXPERT_COUNTS, MOE_WIDTH, TINY_SIZES
 
 # Heads with a free number of classes get 3; others (QA's start/end pair) keep their own count.
@@ -226,7 +226,16 @@ def build(model_type: str, task: str | Task, variant: str | None = None, **overr
             config = getattr(config, name)
             break
     model = cls(config)
+    if _config_key(model_type).replace("_", "-") in CALIBRATED_BATCH_NORMS:
+        calibrate_batch_norms(model, _random_images(config))
     return model, describe(model, *_sizes(config))
+
+
+def _random_images(config, batch_size: int = 4, size: int = 64):
+    """Random images of ``size`` pixels a side (the vision configs' smallest dynamic size) to calibrate on."""
+    import torch
+
+    return torch.randn(batch_size, getattr(config, "num_channels", 3), size, size)
 
 
 def _sizes(config) -> list[str]:

@@ -4,7 +4,9 @@
 * ``OVERRIDES``: model type -> config fields the general shrinking rule would get wrong;
 * ``VARIANTS``: model type -> variant name -> config fields changed, each certified beside the
   base tiny model (a cell is certified only when every variant passes);
-* ``KNOWN_FAILURES``: :class:`~conformance.known_failures.KnownFailure` entries, each with its cause.
+* ``KNOWN_FAILURES``: :class:`~conformance.known_failures.KnownFailure` entries, each with its cause;
+* ``CALIBRATED_BATCH_NORMS``: model types whose batch norms' running statistics are set from one
+  pass over random images after the build (:func:`~conformance.zoo.base.calibrate_batch_norms`).
 
 Model types are written as the registry writes them (``xlm-roberta``).
 """
@@ -31,3 +33,5 @@ def _merged(name: str) -> dict[str, Any]:
 OVERRIDES: dict[str, dict[str, Any]] = _merged("OVERRIDES")
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = _merged("VARIANTS")
 KNOWN_FAILURES = [entry for module in MODULES for entry in getattr(module, "KNOWN_FAILURES", [])]
+CALIBRATED_BATCH_NORMS: frozenset[str] = frozenset().union(
+    *(getattr(module, "CALIBRATED_BATCH_NORMS", ()) for module in MODULES))

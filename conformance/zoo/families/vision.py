@@ -41,6 +41,21 @@ PP_OCRV5_SERVER_DETECTOR = {**PP_OCR_DETECTOR, "neck_out_channels": 32, "backbon
     "stem_channels": [3, 16, 16], "stage_in_channels": [16, 32, 64, 128], "stage_mid_channels": [16, 16, 32, 32],
     "stage_out_channels": [32, 64, 128, 256], "stage_num_blocks": [1, 1, 1, 1], "stage_numb_of_layers": [2, 2, 2, 2]}}
 
+# RT-DETR and its heirs: the encoder reads the backbone's last three stages (encoder_in_channels,
+# their widths) and projects them to encoder_hidden_dim, which the decoder reads (decoder_in_channels);
+# the general rule shrinks none of these widths (2048 channels at the last stage), so a tiny model
+# takes minutes to export. Narrowed together: a ResNet of widths 16-128 or PP-OCRv5's narrowed HGNetV2.
+RT_DETR_WIDTHS = {"encoder_hidden_dim": 32, "decoder_in_channels": [32, 32, 32]}
+RT_DETR_RESNET = {**RT_DETR_WIDTHS, "encoder_in_channels": [32, 64, 128], "backbone_config": {
+    "model_type": "rt_detr_resnet", "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1],
+    "out_features": ["stage2", "stage3", "stage4"]}}
+RT_DETR_HGNET = {**RT_DETR_WIDTHS, "encoder_in_channels": [64, 128, 256],
+                 "backbone_config": {"model_type": "hgnet_v2", **PP_OCRV5_SERVER_DETECTOR["backbone_config"],
+                                     "hidden_sizes": [32, 64, 128, 256], "out_features": ["stage2", "stage3", "stage4"]}}
+# PP-DocLayoutV3's mask head reads the first stage too (x4_feat_dim, its width)
+PP_DOCLAYOUT_V3 = {**RT_DETR_HGNET, "x4_feat_dim": 32, "backbone_config": {
+    **RT_DETR_HGNET["backbone_config"], "out_features": ["stage1", "stage2", "stage3", "stage4"]}}
+
 EDGETAM_BACKBONE = {"model_type": "timm_wrapper", "architecture": "repvit_m1", "num_classes": 2,
                     "model_args": {"in_chans": 3, "features_only": True, "out_indices": [0, 1, 2, 3]}}
 
@@ -108,11 +123,21 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     # whose widths do not match the backbone_channel_list, RepViT-M1's); its neck as wide as the
     # tiny mask decoder EdgeTAM's vision tower feeds
     "edgetam-vision-model": {"backbone_config": EDGETAM_BACKBONE, "fpn_hidden_size": 32},
+    # RT-DETR and its heirs narrowed
+    **dict.fromkeys(("rt-detr", "rt-detr-v2"), RT_DETR_RESNET),
+    **dict.fromkeys(("d-fine", "pp-doclayout-v4"), RT_DETR_HGNET),
+    "pp-doclayout-v3": PP_DOCLAYOUT_V3,
     # Mask2Former's hidden_dim is its transformer decoder's width, split among its heads (the
     # general rule's 37 is a feed-forward width elsewhere); its pixel decoder as narrow
     "mask2former": {"hidden_dim": 32, "feature_size": 32, "mask_feature_size": 32, "encoder_feedforward_dim": 37,
                     "dim_feedforward": 37},
 }
+
+# RT-DETR and its heirs draw their batch norms' weights as small as their linear layers'
+# (initializer_range, 0.01) over fresh statistics: each norm shrinks its input a hundredfold, the
+# encoder's features reach 1e-15 and every anchor scores alike, so which queries the top-k keeps
+# among equal scores is arbitrary. Statistics from the model's own activations keep them apart.
+CALIBRATED_BATCH_NORMS = {"rt-detr", "rt-detr-v2", "d-fine", "pp-doclayout-v3", "pp-doclayout-v4"}
 
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "resnet": {"downsample-in-first-stage": {"downsample_in_first_stage": True},
@@ -149,6 +174,9 @@ KNOWN_FAILURES: list = [
     KnownFailure("transformers/dinov2-with-registers/onnx-torchscript/*",
                  "the TorchScript exporter has no symbolic for aten::_upsample_bicubic2d_aa (the antialiased "
                  "interpolation of the position table)"),
+    KnownFailure("transformers/rf-detr/onnx-torchscript/*",
+                 "the TorchScript exporter has no symbolic for aten::_upsample_bicubic2d_aa (RF-DETR's DINOv2 "
+                 "backbone interpolates its position table to the image size with antialiasing)"),
     KnownFailure("transformers/tipsv2-dpt/onnx-torchscript/*",
                  "the TorchScript exporter has no symbolic for aten::_upsample_bilinear2d_aa (TIPSv2's backbone "
                  "interpolates its position table to the image size with antialiasing)"),

@@ -29,6 +29,9 @@ class PatchingSpec:
     op_wrapper: Callable | None = None
 
 
+_ABSENT = object()
+
+
 class ModelPatcher:
     """Context manager: eval mode, no grad, and the config's patching specs for the export's duration."""
 
@@ -44,9 +47,10 @@ class ModelPatcher:
         self._no_grad.__enter__()
         try:
             for spec in self.config.patching_specs(self.model):
-                original = spec.orig_op if spec.orig_op is not None else getattr(spec.o, spec.name)
+                original = spec.orig_op if spec.orig_op is not None else getattr(spec.o, spec.name, None)
                 replacement = spec.op_wrapper(original) if spec.op_wrapper is not None else spec.custom_op
-                self._restore.append((spec.o, spec.name, getattr(spec.o, spec.name)))
+                # an attribute the object lacks (a module global shadowing a builtin) is deleted again
+                self._restore.append((spec.o, spec.name, getattr(spec.o, spec.name, _ABSENT)))
                 setattr(spec.o, spec.name, replacement)
         except BaseException:
             self.__exit__(None, None, None)
@@ -55,7 +59,10 @@ class ModelPatcher:
 
     def __exit__(self, exc_type, exc, tb):
         for obj, name, original in reversed(self._restore):
-            setattr(obj, name, original)
+            if original is _ABSENT:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, original)
         self._restore.clear()
         self._no_grad.__exit__(exc_type, exc, tb)
         self.model.train(self._was_training)

@@ -1,5 +1,8 @@
 """Vision models: transformers ViT, ResNet, DETR and their kin (timm models: ``timm_modules``)."""
 
+import builtins
+import sys
+
 import torch
 
 from ....axes import Axis, opaque
@@ -59,6 +62,15 @@ class DetrOnnxConfig(VisionOnnxConfig):
         if backbone is not None and getattr(backbone, "model_type", None) == "resnet":
             return ResNetOnnxConfig.stride_of(backbone)
         return 16 if getattr(self._config, "dilation", False) else 32
+
+
+class DeformableDetrOnnxConfig(DetrOnnxConfig):
+    """Deformable DETR: DETR's backbone under multi-scale deformable attention, which normalises its
+    sampling offsets by each feature map's size: a table of sizes built in the graph
+    (:func:`size_table_patches`)."""
+
+    def patching_specs(self, model):
+        return super().patching_specs(model) + size_table_patches(model)
 
 
 class TimmBackboneOnnxConfig(VisionOnnxConfig):
@@ -130,6 +142,116 @@ class DepthAnythingOnnxConfig(VisionOnnxConfig):
         return super().patching_specs(model) + depth_head_patches(model)
 
 
+def _sine_position_embedding_forward(module: torch.nn.Module):
+    """RT-DETR's 2D sine position embedding, built for the feature map's own size: the modelling
+    code casts the size to a Python int (``torch_int``), which torch.export specialises to the size
+    captured, and looks the table up in a cache keyed by it. The same table, uncached and uncast."""
+    build = type(module)._cached_build_2d_sinusoidal_position_embedding.__wrapped__
+
+    def forward(width, height, device, dtype):
+        return build(height=height, width=width, embed_dim=module.embed_dim, temperature=module.temperature,
+                     device=device, dtype=dtype).unsqueeze(0)
+
+    return forward
+
+
+def _length(obj):
+    """``len()``, but a tensor's length is its first size as the tensor holds it: symbolic under
+    torch.export, where ``len()`` makes a Python int of it and so specialises the batch size."""
+    return obj.shape[0] if isinstance(obj, torch.Tensor) else builtins.len(obj)
+
+
+def rt_detr_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """RT-DETR and its heirs (RT-DETRv2, D-FINE, PP-DocLayout) keep the image size and batch dynamic:
+    their anchors and position tables are built in the graph for the image's own feature maps
+    instead of looked up in a cache keyed by sizes (a cache hit is a constant to a tracer, the key
+    a specialised size to torch.export), and the batch size is read as a size, not through ``len()``."""
+    specs, namespaces = [], set()
+    for module in model.modules():
+        cls = type(module)
+        if hasattr(cls, "_cached_build_2d_sinusoidal_position_embedding"):
+            specs.append(PatchingSpec(o=module, name="forward", custom_op=_sine_position_embedding_forward(module)))
+        if hasattr(cls, "_cached_generate_anchors"):
+            specs.append(PatchingSpec(o=module, name="_cached_generate_anchors",
+                                      custom_op=cls._cached_generate_anchors.__wrapped__))
+            namespaces.add(cls.__module__)
+    specs += [PatchingSpec(o=sys.modules[namespace], name="len", custom_op=_length) for namespace in sorted(namespaces)]
+    # RT-DETRv2's deformable attention checks that its spatial shapes add up to the encoder's length,
+    # which they do by construction; the check's tensor becomes aten::_is_all_true, which the dynamo
+    # exporter cannot translate
+    specs += [PatchingSpec(o=sys.modules[namespace], name="torch_compilable_check", custom_op=_shapes_hold)
+              for namespace in sorted(namespaces) if hasattr(sys.modules[namespace], "torch_compilable_check")]
+    return specs
+
+
+def _shapes_hold(cond, msg, error_type=ValueError) -> None:
+    """transformers' ``torch_compilable_check`` left out of a graph, for checks that hold by construction."""
+
+
+def _holds_traced_sizes(data) -> bool:
+    """Rows of sizes (a feature map's height and width per level) of which some are symbolic
+    (torch.export's SymInts) or traced (TorchScript's tracer hands sizes out as tensors)."""
+    return (isinstance(data, (list, tuple)) and builtins.len(data) > 0
+            and all(isinstance(row, (list, tuple)) and builtins.len(row) == builtins.len(data[0]) for row in data)
+            and any(isinstance(value, (torch.SymInt, torch.Tensor)) for row in data for value in row))
+
+
+def _size_table(original):
+    """``torch.tensor`` / ``torch.as_tensor`` that build a table of feature-map sizes in the graph:
+    made from a list of sizes, the table is a constant of the size captured (TorchScript) or a
+    specialisation of it (torch.export), so deformable attention would normalise its sampling
+    offsets by the captured image's feature maps. Any other data goes to the original."""
+
+    def build(data, *args, dtype=None, device=None, **kwargs):
+        if args or kwargs or not _holds_traced_sizes(data):
+            return original(data, *args, dtype=dtype, device=device, **kwargs)
+        table = torch.empty((builtins.len(data), builtins.len(data[0])), dtype=dtype or torch.int64, device=device)
+        for row_index, row in enumerate(data):
+            for column, value in enumerate(row):
+                table[row_index, column] = value
+        return table
+
+    return build
+
+
+def _reference_points(spatial_shapes_list, valid_ratios, device):
+    """Deformable DETR's encoder reference points (each feature map's pixel centres, scaled by its
+    valid ratios) from ``arange``: ``torch.linspace`` takes its step count as a Python int, which
+    torch.export specialises to the size captured. ``linspace(0.5, n - 0.5, n)`` is ``arange(n) + 0.5``."""
+    reference_points_list = []
+    for level, (height, width) in enumerate(spatial_shapes_list):
+        ref_y, ref_x = torch.meshgrid(torch.arange(height, dtype=valid_ratios.dtype, device=device) + 0.5,
+                                      torch.arange(width, dtype=valid_ratios.dtype, device=device) + 0.5,
+                                      indexing="ij")
+        ref_y = ref_y.reshape(-1)[None] / (valid_ratios[:, None, level, 1] * height)
+        ref_x = ref_x.reshape(-1)[None] / (valid_ratios[:, None, level, 0] * width)
+        reference_points_list.append(torch.stack((ref_x, ref_y), -1))
+    reference_points = torch.cat(reference_points_list, 1)
+    return reference_points[:, :, None] * valid_ratios[:, None]
+
+
+def size_table_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Deformable attention's tables of feature-map sizes built in the graph (:func:`_size_table`),
+    and Deformable DETR's encoder reference points from ``arange`` (:func:`_reference_points`)."""
+    return [PatchingSpec(o=torch, name=name, op_wrapper=_size_table) for name in ("tensor", "as_tensor")] + [
+        PatchingSpec(o=module, name="get_reference_points", custom_op=_reference_points)
+        for module in model.modules() if type(module).__name__ == "DeformableDetrEncoder"]
+
+
+class RtDetrOnnxConfig(VisionOnnxConfig):
+    """Real-time detection transformers over a convolutional backbone's last three stages (8, 16, 32):
+    their anchors generated for the image's own size (:func:`rt_detr_patches`). Their feature
+    pyramid concatenates each stage with the next upsampled 2x, which agree in size on multiples of
+    the total stride only (the model itself fails on any other size)."""
+
+    DYNAMIC_IMAGE_SIZE = True
+    TOTAL_STRIDE = 32
+    IMAGE_SIZE_STEP_IS_STRIDE = True
+
+    def patching_specs(self, model):
+        return super().patching_specs(model) + rt_detr_patches(model)
+
+
 # MaskFormer and Mask2Former name their outputs their own way: the last states of the backbone,
 # the pixel decoder (maps) and the transformer decoder (one per query); per query, class logits
 # and a mask at a quarter of the image size
@@ -169,7 +291,7 @@ DECLARED = {
     "conditional-detr": {"base": DetrOnnxConfig},
     "table-transformer": {"base": DetrOnnxConfig},
     "dab-detr": {"base": DetrOnnxConfig},
-    "deformable-detr": {"base": DetrOnnxConfig},
+    "deformable-detr": {"base": DeformableDetrOnnxConfig},
     # hierarchical transformers whose configs list stage widths, returning tokens
     "focalnet": {"features": "tokens"},
     "pvt": {"features": "tokens"},
@@ -205,6 +327,5 @@ DECLARED = {
     "timm-backbone": {"base": TimmBackboneOnnxConfig},
     # real-time detection transformers over a convolutional backbone's last three stages (8, 16, 32),
     # their anchors generated for the image's own size
-    "rt-detr": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
-    "rt-detr-v2": {"DYNAMIC_IMAGE_SIZE": True, "TOTAL_STRIDE": 32},
+    **dict.fromkeys(("rt-detr", "rt-detr-v2", "d-fine", "pp-doclayout-v3", "pp-doclayout-v4"), {"base": RtDetrOnnxConfig}),
 }
