@@ -67,3 +67,19 @@ def test_the_conformer_tables_follow_the_input_length():
 def test_other_models_get_no_sequence_patch():
     model, _ = transformers_zoo.build("bert", "feature-extraction")
     assert sliding_chunks_patches(model) == [] and position_table_patches(model) == []
+
+
+@pytest.mark.parametrize("task", ["question-answering", "multiple-choice"])
+def test_longformer_takes_its_global_attention_as_an_input(task):
+    from types import SimpleNamespace
+
+    from conformance.certify import build_from_zoo
+
+    case = SimpleNamespace(exporter="onnx", model_type="longformer", task=task, library="transformers")
+    model, config = build_from_zoo(case, 0)
+    assert "global_attention_mask" in config.input_specs
+    inputs = config.generate_dummy_inputs()
+    mask = inputs["global_attention_mask"]
+    assert mask.shape == inputs["input_ids"].shape and set(mask.unique().tolist()) <= {0, 1}
+    with torch.no_grad():
+        model.eval()(**inputs)  # random ids hold no three separators: the model runs on the given mask
