@@ -62,7 +62,7 @@ class DummyInputGenerator:
 
 class DummyTextInputGenerator(DummyInputGenerator):
     SUPPORTED_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "encoder_attention_mask",
-                             "lang_ids", "bbox")
+                             "lang_ids", "bbox", "global_attention_mask")
 
     def generate(self, spec, shape, rng):
         if spec.name == "input_ids":
@@ -71,6 +71,8 @@ class DummyTextInputGenerator(DummyInputGenerator):
             return self.random_int(shape, len(self.normalized_config.languages), rng)
         if spec.name == "bbox":
             return self.boxes(shape, rng)
+        if spec.name == "global_attention_mask":  # Longformer, LED: which tokens attend globally
+            return self.random_int(shape, 2, rng)
         if spec.name == "token_type_ids" and len(shape) == 3 and self.normalized_config.has("type_vocab_sizes"):
             # one id per token type (TAPAS's table structure), each inside its own vocabulary
             sizes = self.normalized_config.type_vocab_sizes

@@ -88,7 +88,7 @@ class ExporterConfig:
     INT_INPUTS: ClassVar[frozenset[str]] = frozenset(
         {"input_ids", "attention_mask", "token_type_ids", "position_ids", "decoder_input_ids",
          "decoder_attention_mask", "encoder_attention_mask", "pixel_mask", "input_features_mask", "lang_ids",
-         "bbox"}
+         "bbox", "global_attention_mask"}
     )
 
     def __init__(

@@ -29,11 +29,13 @@ class OnnxConfig(ExporterConfig):
         from .linear_attention import chunked_rule_patches, recurrent_mask_patches
         from .patcher import (attention_rank_patches, bool_scatter_patches, embedding_bag_patches, experts_patches,
                               sdpa_gqa_patches, selective_scan_patches, shift_right_patches)
+        from .sequence_patches import position_table_patches, sliding_chunks_patches
 
         return (super().patching_specs(model) + experts_patches(model) + shift_right_patches(model)
                 + selective_scan_patches(model) + chunked_rule_patches(model) + recurrent_mask_patches(model)
                 + attention_rank_patches(model) + embedding_bag_patches(model) + sdpa_gqa_patches(model)
-                + complex_rope_patches(model) + bool_scatter_patches(model))
+                + complex_rope_patches(model) + bool_scatter_patches(model) + sliding_chunks_patches(model)
+                + position_table_patches(model))
 
 
 # transformers 5.24 renamed the cache argument and output field ``past_key_values`` to ``cache``

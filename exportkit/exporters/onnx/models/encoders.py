@@ -91,6 +91,11 @@ DECLARED = {
     # CANINE's ids are Unicode code points (its config has no vocab_size), and its local attention
     # and downsampling constrain its sequence axis
     "canine": {"base": CanineOnnxConfig, "NORMALIZED_CONFIG_CLASS": NormalizedCanineConfig},
+    # Longformer's global attention is the caller's choice: without global_attention_mask its
+    # question-answering and multiple-choice heads derive one from the positions of exactly three
+    # separator tokens (failing without them) and its classifier attends globally from the first
+    # token, so the mask is a graph input
+    "longformer": {"extra_inputs": {"global_attention_mask": ("batch_size", "sequence_length")}},
 }
 
 
