@@ -138,3 +138,107 @@ def test_the_mamba2_chunk_scan_over_length_is_the_modelling_code_s(length):
     torch.testing.assert_close(final_state, expected_state, rtol=0, atol=1e-5)
     torch.testing.assert_close(_mamba2_chunk_scan_over_length(hidden, dt, A, B, C, **kwargs),
                                module.mamba2_chunk_scan(hidden, dt, A, B, C, **kwargs), rtol=0, atol=1e-5)
+    # contiguous, as transformers' output is (Falcon-H1's mixer views it)
+    assert _mamba2_chunk_scan_over_length(hidden, dt, A, B, C, **kwargs).is_contiguous()
+
+
+@pytest.mark.parametrize("length", [1, 2, 7])
+@pytest.mark.parametrize("activation", [None, "silu"])
+def test_the_causal_convolution_by_shifts_is_the_modelling_code_s(length, activation):
+    from exportkit.exporters.onnx.linear_attention import CAUSAL_CONV1D_PARAMETERS, _causal_conv1d_by_shifts
+
+    module = _modelling_module("mamba2")
+    assert tuple(inspect.signature(module.causal_conv1d_fn).parameters) == CAUSAL_CONV1D_PARAMETERS
+    rng = torch.Generator().manual_seed(length)
+    hidden, weight, bias = (torch.randn(2, 6, length, generator=rng), torch.randn(6, 4, generator=rng),
+                            torch.randn(6, generator=rng))
+    torch.testing.assert_close(_causal_conv1d_by_shifts(hidden, weight, bias, activation=activation),
+                               module.causal_conv1d_fn(hidden, weight, bias, activation=activation),
+                               rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("length", [1, 2, 9])
+def test_rwkv_attention_over_time_is_the_modelling_code_s(length, with_state):
+    from exportkit.exporters.onnx.linear_attention import RWKV_ATTENTION_PARAMETERS, _rwkv_attention_over_time
+
+    module = _modelling_module("rwkv")
+    assert tuple(inspect.signature(module.rwkv_linear_attention).parameters) == RWKV_ATTENTION_PARAMETERS
+    rng = torch.Generator().manual_seed(length)
+    decay, first = torch.randn(6, generator=rng), torch.randn(6, generator=rng)
+    key, value = torch.randn(2, length, 6, generator=rng) * 3, torch.randn(2, length, 6, generator=rng)
+
+    def state():  # the modelling code's (numerator, denominator, running maximum) of a previous call
+        return [torch.rand(2, 6, generator=torch.Generator().manual_seed(i)) for i in range(3)] if with_state else None
+
+    expected, expected_state = module.rwkv_linear_attention_cpu(decay, first, key, value, state(), return_state=True)
+    output, final_state = _rwkv_attention_over_time(decay, first, key, value, state(), return_state=True)
+    torch.testing.assert_close(output, expected, rtol=0, atol=1e-5)
+    for got, wanted in zip(final_state, expected_state):
+        torch.testing.assert_close(got, wanted, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("length", [1, 2, 9])
+def test_the_rg_lru_recurrence_over_time_is_the_modelling_code_s(length, with_state):
+    from transformers import RecurrentGemmaConfig
+
+    from exportkit.exporters.onnx.linear_attention import RNN_SCAN_PARAMETERS, _linear_recurrence_over_time
+
+    rg_lru = _modelling_module("recurrent_gemma").RecurrentGemmaRglru(
+        RecurrentGemmaConfig(lru_width=8, num_attention_heads=2))
+    assert tuple(inspect.signature(rg_lru._rnn_scan).parameters) == RNN_SCAN_PARAMETERS
+    rng = torch.Generator().manual_seed(length)
+    hidden, gate = torch.randn(2, length, 8, generator=rng), torch.rand(2, length, 8, generator=rng)
+    reset = torch.zeros(2, length, 1, dtype=torch.bool)
+    reset[:, 0] = True  # each row's first position starts a document
+    state = torch.randn(2, 8, generator=rng) if with_state else None
+    expected, expected_state = rg_lru._rnn_scan(hidden, gate, reset, state)
+    output, final_state = _linear_recurrence_over_time(hidden, gate, reset, state)
+    torch.testing.assert_close(output, expected, rtol=0, atol=1e-6)
+    torch.testing.assert_close(final_state, expected_state, rtol=0, atol=1e-6)
+
+
+def test_the_recurrences_export_with_their_length_dynamic():
+    """RWKV's attention and the RG-LRU's recurrence, exported at 5 positions, compute 1, 2 and 11."""
+    from exportkit.exporters.onnx.linear_attention import _linear_recurrence_over_time, _rwkv_attention_over_time
+
+    class Recurrences(torch.nn.Module):
+        def forward(self, key, value, gate):
+            decay, first = torch.linspace(-1, 1, 4), torch.linspace(0, 1, 4)
+            reset = torch.zeros(*gate.shape[:2], 1, dtype=torch.bool)
+            return (_rwkv_attention_over_time(decay, first, key, value)[0],
+                    _linear_recurrence_over_time(value, gate, reset, None)[0])
+
+    def inputs(length):
+        rng = torch.Generator().manual_seed(length)
+        return tuple(torch.rand(2, length, 4, generator=rng) for _ in range(3))
+
+    length = torch.export.Dim("length", min=1, max=64)
+    program = torch.export.export(Recurrences(), inputs(5), dynamic_shapes=[{1: length}] * 3, strict=False)
+    for other in (1, 2, 11):
+        for got, wanted in zip(program.module()(*inputs(other)), Recurrences()(*inputs(other))):
+            torch.testing.assert_close(got, wanted)
+
+
+@pytest.mark.parametrize("length", [1, 3, 4, 9])  # within a block, a full block, several with a partial last
+def test_lightning_attention_without_blocks_is_the_modelling_code_s(length):
+    from transformers import MiniMaxConfig
+
+    from exportkit.exporters.onnx.linear_attention import lightning_attention_patches
+
+    config = MiniMaxConfig(hidden_size=16, num_attention_heads=2, head_dim=8, num_hidden_layers=2, block_size=4)
+    attention = _modelling_module("minimax").MiniMaxLightningAttention(config, layer_idx=0).eval()
+    with torch.no_grad():
+        for parameter in attention.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=torch.Generator().manual_seed(parameter.numel())))
+    hidden = torch.randn(2, length, 16, generator=torch.Generator().manual_seed(length))
+    mask = torch.ones(2, length, dtype=torch.long)
+    mask[0, :length // 2] = 0  # left padding, zeroed before the recurrence
+    [spec] = lightning_attention_patches(torch.nn.Sequential(attention))
+    rewrite = spec.op_wrapper(attention.forward)
+    with torch.no_grad():
+        expected, expected_state = attention(hidden, None, mask)
+        output, state = rewrite(hidden, None, mask)
+    torch.testing.assert_close(output, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(state, expected_state, rtol=0, atol=1e-5)

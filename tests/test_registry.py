@@ -604,6 +604,14 @@ def test_a_declared_extra_input_is_taken_where_the_forward_names_it():
     assert "lang_ids" not in bert.input_specs
 
 
+def test_a_declared_ignored_input_is_left_out_of_the_graph():
+    # RWKV's forward names attention_mask and ignores it: a graph input it never reads would be dropped
+    for task in ("feature-extraction", "text-generation"):
+        config = AutoOnnxConfig(transformers.RwkvConfig(), task=task)
+        assert list(config.inputs) == ["input_ids"]
+        assert "attention_mask" not in type(config).FORWARD_PARAMETERS
+
+
 def test_a_retrieval_encoder_exports_its_pooled_vector():
     config = AutoOnnxConfig(transformers.AutoConfig.for_model("dpr"), task="feature-extraction")
     assert list(config.output_specs) == ["pooler_output"]

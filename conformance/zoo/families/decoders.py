@@ -52,6 +52,13 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "mamba2": {"head_dim": 16, "n_groups": 2, "state_size": 16},
     "bamba": {"mamba_n_heads": 4, "mamba_d_head": 16, "mamba_d_state": 16},
     "granitemoehybrid": {"mamba_n_heads": 4, "mamba_d_head": 16, "mamba_d_state": 16},
+    # (their defaults, 128 heads and a state of 256 or 128, made the tiny models' chunk scans
+    # gigabytes wide on the certifier's long batches)
+    "falcon-h1": {"mamba_d_ssm": 64, "mamba_n_heads": 4, "mamba_d_head": 16, "mamba_d_state": 16},
+    "nemotron-h": {"mamba_num_heads": 4, "mamba_head_dim": 16, "ssm_state_size": 16, "n_groups": 2},
+    # RecurrentGemma repeats its block types (recurrent, recurrent, attention) over its depth: three
+    # layers hold its local attention too
+    "recurrent-gemma": {"num_hidden_layers": 3},
     # Reformer's axial position embeddings: their widths sum to the width and their shape factors
     # the position table (the defaults are 64 + 192 of 256 wide, and 64 x 64 of 4096 positions)
     "reformer": {"axial_pos_embds_dim": [16, 16], "axial_pos_shape": [16, 32]},
@@ -119,6 +126,14 @@ KNOWN_FAILURES: list = [
                    "path without the CUDA kernels): the graph keeps the traced length and fails on others; the "
                    "dynamo engine exports it as a scan")
       for family in ("mamba", "falcon-mamba", "jamba", "zamba")),
+    *(KnownFailure(f"transformers/{family}/onnx-torchscript/{task}",
+                   f"the TorchScript trace unrolls {loop} (a Python loop over the positions): the graph keeps "
+                   "the traced length and fails on others; the dynamo engine exports it as a scan")
+      for family, loop in (("rwkv", "RWKV's WKV recurrence"), ("recurrent-gemma", "the RG-LRU's linear recurrence"))
+      for task in ("feature-extraction", "text-generation")),
+    KnownFailure("transformers/recurrent-gemma/onnx-*/text-generation-with-past",
+                 "RecurrentGemma keeps its recurrent and convolution states in its layers' attributes and returns "
+                 "no cache: exportkit's cache inputs and outputs (keys and values per layer) do not carry them"),
     # hybrids of attention and linear-attention or state-space layers
     *(KnownFailure(f"transformers/{family}/onnx-*/text-generation-with-past",
                    "a hybrid cache: its linear-attention or state-space layers keep convolution and recurrent "

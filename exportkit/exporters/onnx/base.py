@@ -26,13 +26,15 @@ class OnnxConfig(ExporterConfig):
 
     def patching_specs(self, model: torch.nn.Module) -> list:
         from .complex_rope import complex_rope_patches
-        from .linear_attention import chunked_rule_patches, recurrent_mask_patches
+        from .linear_attention import (chunked_rule_patches, lightning_attention_patches, recurrence_patches,
+                                       recurrent_mask_patches)
         from .patcher import (attention_rank_patches, bool_scatter_patches, embedding_bag_patches, experts_patches,
                               sdpa_gqa_patches, selective_scan_patches, shift_right_patches)
         from .sequence_patches import position_table_patches, sliding_chunks_patches
 
         return (super().patching_specs(model) + experts_patches(model) + shift_right_patches(model)
                 + selective_scan_patches(model) + chunked_rule_patches(model) + recurrent_mask_patches(model)
+                + recurrence_patches(model) + lightning_attention_patches(model)
                 + attention_rank_patches(model) + embedding_bag_patches(model) + sdpa_gqa_patches(model)
                 + complex_rope_patches(model) + bool_scatter_patches(model) + sliding_chunks_patches(model)
                 + position_table_patches(model))

@@ -232,10 +232,175 @@ def _mamba2_chunk_scan_over_length(hidden_states, dt, A, B, C, chunk_size, D=Non
     carried = _chunkwise_matmul(C, states) * torch.exp(A_cumsum)[..., None]
 
     output = (within + carried).reshape(batch, heads, within.shape[2] * chunk_size, head_dim)
+    # (batch, length, heads, head_dim), contiguous as transformers' is: Falcon-H1 views it
     output = output.index_select(2, torch.arange(length, device=output.device)).transpose(1, 2)
+    output = output.clone(memory_format=torch.contiguous_format)
     if residual is not None:
         output = output + residual
     return (output, final_state) if return_final_states else output
+
+
+def while_capturing(original, replacement):
+    """``replacement`` under torch.export and under TorchScript's tracer, ``original`` otherwise."""
+    exporting = while_exporting(original, replacement)
+
+    def dispatch(*args, **kwargs):
+        return replacement(*args, **kwargs) if torch.jit.is_tracing() else exporting(*args, **kwargs)
+    return dispatch
+
+
+def _causal_conv1d_by_shifts(hidden_states, weight, bias=None, activation=None, **kwargs):
+    """transformers' ``causal_conv1d_fn`` (the depthwise causal convolution of Mamba-2's mixers:
+    ``(batch, channels, length)`` inputs, a ``(channels, width)`` kernel) as a sum of the kernel's
+    taps over shifted copies of the left-padded input.
+
+    torch.export's shape rules for a convolution ask whether the length is one, which, with the
+    chunk scan's size-oblivious shapes, kept the example's side of that question: shifts and
+    products keep the length symbolic. The same products, summed tap by tap."""
+    from transformers.activations import ACT2FN
+
+    width, length = weight.shape[-1], hidden_states.shape[-1]
+    padded = torch.nn.functional.pad(hidden_states.to(weight.dtype), (width - 1, 0))
+    output = padded.narrow(-1, 0, length) * weight[:, :1]
+    for tap in range(1, width):
+        output = output + padded.narrow(-1, tap, length) * weight[:, tap:tap + 1]
+    if bias is not None:
+        output = output + bias[:, None]
+    if activation is not None:
+        output = ACT2FN[activation](output)
+    return output.to(hidden_states.dtype)
+
+
+def _rwkv_attention_over_time(time_decay, time_first, key, value, state=None, return_state=False):
+    """transformers' ``rwkv_linear_attention`` on CPU (RWKV's WKV recurrence, kept stable by a
+    running maximum) as a ``scan`` over time: the same steps in the same order. Its Python loop
+    over the positions is unrolled by tracing, so the export kept the example's length."""
+    from torch._higher_order_ops.scan import scan
+
+    if state is None:
+        zeros = torch.zeros_like(key[:, 0], dtype=torch.float32)
+        num_state, den_state, max_state = zeros, zeros, zeros - 1e38
+    else:
+        num_state, den_state, max_state = state
+    decay = -torch.exp(time_decay)
+    # the parameters ride along each step (a step reads only its own inputs)
+    length = key.shape[1]
+    decays, firsts = (p.expand(length, *key.shape[:1], p.shape[-1]) for p in (decay, time_first))
+
+    def step(carry, inputs):
+        num_state, den_state, max_state = carry.unbind(0)
+        current_key, current_value, decay, first = inputs
+        max_for_output = torch.maximum(max_state, current_key + first)
+        e1 = torch.exp(max_state - max_for_output)
+        e2 = torch.exp(current_key + first - max_for_output)
+        output = (e1 * num_state + e2 * current_value) / (e1 * den_state + e2)
+        max_for_state = torch.maximum(max_state + decay, current_key)
+        e1 = torch.exp(max_state + decay - max_for_state)
+        e2 = torch.exp(current_key - max_for_state)
+        carry = torch.stack([e1 * num_state + e2 * current_value, e1 * den_state + e2, max_for_state])
+        return carry, output.to(value.dtype)
+
+    carry = torch.stack([num_state, den_state, max_state])
+    keys = key.float().transpose(0, 1).clone(memory_format=torch.contiguous_format)
+    values = value.transpose(0, 1).clone(memory_format=torch.contiguous_format)
+    carry, outputs = scan(step, carry, (keys, values, decays, firsts))
+    output = outputs.transpose(0, 1).to(key.dtype)
+    return output, (list(carry.unbind(0)) if return_state or state is not None else state)
+
+
+def _linear_recurrence_over_time(hidden_states, recurrent_gate, reset, recurrent_states,
+                                 acc_dtype=torch.float32):
+    """RecurrentGemma's ``RecurrentGemmaRglru._rnn_scan`` (the RG-LRU's linear recurrence, reset at
+    each document's first position) as a ``scan`` over time. transformers loops over the
+    positions in Python, and takes a branch for one position, where the same recurrence from a
+    zero state gives the same outputs: the export keeps the length dynamic."""
+    from torch._higher_order_ops.scan import scan
+
+    recurrent_gate = recurrent_gate * ~reset
+    if recurrent_states is None:
+        recurrent_states = torch.zeros(hidden_states[:, 0].shape, dtype=acc_dtype, device=hidden_states.device)
+    dtype = hidden_states.dtype
+
+    def step(state, inputs):
+        gate, inputs = inputs
+        state = gate.type(acc_dtype) * state + inputs.type(acc_dtype)
+        return state, state.to(dtype, copy=True)  # a copy: a scan output may not alias its carry
+
+    per_step = (x.transpose(0, 1).clone(memory_format=torch.contiguous_format) for x in (recurrent_gate, hidden_states))
+    state, outputs = scan(step, recurrent_states.to(acc_dtype), tuple(per_step))
+    return outputs.transpose(0, 1), state
+
+
+def recurrence_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export RWKV's attention (:func:`_rwkv_attention_over_time`) and RecurrentGemma's RG-LRU
+    (:func:`_linear_recurrence_over_time`) as a ``scan`` over time under torch.export."""
+    specs = []
+    for module in {sys.modules.get(type(m).__module__) for m in model.modules()}:
+        function = getattr(module, "rwkv_linear_attention", None)
+        if callable(function) and tuple(inspect.signature(function).parameters) == RWKV_ATTENTION_PARAMETERS:
+            specs.append(PatchingSpec(o=module, name="rwkv_linear_attention", op_wrapper=functools.partial(
+                while_exporting, replacement=_rwkv_attention_over_time)))
+    for submodule in model.modules():
+        method = getattr(submodule, "_rnn_scan", None)
+        if (type(submodule).__name__ == "RecurrentGemmaRglru" and callable(method)
+                and tuple(inspect.signature(method).parameters) == RNN_SCAN_PARAMETERS):
+            specs.append(PatchingSpec(o=submodule, name="_rnn_scan", op_wrapper=functools.partial(
+                while_exporting, replacement=_linear_recurrence_over_time)))
+    return specs
+
+
+RWKV_ATTENTION_PARAMETERS = ("time_decay", "time_first", "key", "value", "state", "return_state")
+RNN_SCAN_PARAMETERS = ("hidden_states", "recurrent_gate", "reset", "recurrent_states", "acc_dtype")
+
+
+def _lightning_attention_without_blocks(attention: torch.nn.Module, original):
+    """MiniMax's lightning attention (``MiniMaxLightningAttention.forward``) without a cache, as
+    one causal product with a decay per head: position ``t`` reads position ``s <= t`` at weight
+    ``exp(-slope * (t - s))``, which is what transformers' loop over blocks of ``block_size``
+    positions multiplies out (within a block by its diagonal decay, across blocks by the query,
+    key and block decays). Its count of blocks is the length's, so tracing unrolled the loop and
+    the export kept the example's length. With a cache, the original runs."""
+
+    def forward(hidden_states, position_embeddings=None, attention_mask=None, cache=None, **kwargs):
+        cache = kwargs.pop("past_key_values", cache)
+        if cache is not None:
+            return original(hidden_states, position_embeddings, attention_mask, cache=cache, **kwargs)
+        batch_size, seq_len, _ = hidden_states.shape
+        heads, head_dim = attention.num_attention_heads, attention.head_dim
+        qkv_states = attention.act_fn(attention.qkv_proj(hidden_states))
+        if attention_mask is not None:  # transformers' apply_mask_to_padding_states
+            qkv_states = (qkv_states * attention_mask[:, :, None]).to(qkv_states.dtype)
+        qkv_states = qkv_states.reshape(batch_size, seq_len, heads, 3 * head_dim)
+        query, key, value = (x.transpose(1, 2) for x in torch.split(qkv_states, head_dim, dim=3))
+
+        positions = torch.arange(seq_len, device=hidden_states.device)
+        distance = (positions[:, None] - positions[None, :]).to(attention.slope_rate.dtype)
+        decay = torch.exp(-attention.slope_rate * distance.clamp(min=0)).masked_fill(distance < 0, 0)
+        attn_output = torch.matmul(torch.matmul(query, key.transpose(-1, -2)) * decay.to(query.dtype), value)
+        # the state after the last position, which the original returns (a cache would keep it)
+        to_end = torch.exp(-attention.slope_rate * (seq_len - 1 - positions).to(attention.slope_rate.dtype))
+        state = torch.matmul((key * to_end.transpose(-1, -2).to(key.dtype)).transpose(-1, -2), value)
+
+        attn_output = attn_output.transpose(1, 2).reshape(batch_size, seq_len, heads * head_dim)
+        attn_output = attention.norm(attn_output)
+        attn_output = torch.sigmoid(attention.output_gate(hidden_states)) * attn_output
+        return attention.out_proj(attn_output), state
+
+    return forward
+
+
+LIGHTNING_ATTENTION_PARTS = ("slope_rate", "query_decay", "key_decay", "diagonal_decay", "block_size", "qkv_proj",
+                             "output_gate", "out_proj", "norm", "act_fn")
+
+
+def lightning_attention_patches(model: torch.nn.Module) -> list[PatchingSpec]:
+    """Export each MiniMax lightning attention of ``model`` without a cache as
+    :func:`_lightning_attention_without_blocks` (with either engine: it has no loop)."""
+    return [PatchingSpec(o=module, name="forward", op_wrapper=functools.partial(
+                _lightning_attention_without_blocks, module))
+            for module in model.modules()
+            if type(module).__name__ == "MiniMaxLightningAttention"
+            and all(hasattr(module, part) for part in LIGHTNING_ATTENTION_PARTS)]
 
 
 # transformers' chunked rules, by name, with the parameters each rewrite takes
@@ -245,6 +410,7 @@ CHUNKED_RULES = {
 }
 CHUNKED_RULE_PARAMETERS = ("query", "key", "value", "g", "beta", "chunk_size", "initial_state",
                            "output_final_state", "use_qk_l2norm_in_kernel", "kwargs")
+CAUSAL_CONV1D_PARAMETERS = ("hidden_states", "weight", "bias", "activation", "kwargs")
 MAMBA2_CHUNK_SCAN_PARAMETERS = ("hidden_states", "dt", "A", "B", "C", "chunk_size", "D", "dt_bias", "initial_states",
                                 "dt_softplus", "dt_limit", "return_final_states", "kwargs")
 
@@ -264,7 +430,11 @@ def chunked_rule_patches(model: torch.nn.Module) -> list[PatchingSpec]:
         function = getattr(module, "mamba2_chunk_scan", None)
         if callable(function) and tuple(inspect.signature(function).parameters) == MAMBA2_CHUNK_SCAN_PARAMETERS:
             specs.append(PatchingSpec(o=module, name="mamba2_chunk_scan", op_wrapper=functools.partial(
-                while_exporting, replacement=_mamba2_chunk_scan_over_length)))
+                while_capturing, replacement=_mamba2_chunk_scan_over_length)))
+            function = getattr(module, "causal_conv1d_fn", None)
+            if callable(function) and tuple(inspect.signature(function).parameters) == CAUSAL_CONV1D_PARAMETERS:
+                specs.append(PatchingSpec(o=module, name="causal_conv1d_fn", op_wrapper=functools.partial(
+                    while_exporting, replacement=_causal_conv1d_by_shifts)))
     if specs:
         # The count of chunks is derived from the length: capture would guard it against 1 (a
         # dimension of one broadcasts) and keep the example's count. Size-oblivious reasoning

@@ -14,8 +14,9 @@ the pairs of the model types in ``REGISTERED_MODEL_TYPES`` are registered, and c
 What transformers does not say is declared per model type in the ``DECLARED`` row of its
 family module (``decoders``, ``encoders``, ``vision``, ...), only where the derivation is not enough:
 config class attributes, a middle-end to start from (``base``), inputs the middle-end does not
-know (``extra_inputs``: name -> axes, each taken where the task's forward names it), and the
-kind of a vision model's features where its config misleads (``features``: ``"tokens"`` or ``"maps"``).
+know (``extra_inputs``: name -> axes, each taken where the task's forward names it), inputs
+its forward names but never reads (``ignored_inputs``), and the kind of a vision model's features
+where its config misleads (``features``: ``"tokens"`` or ``"maps"``).
 """
 
 from __future__ import annotations
@@ -487,7 +488,7 @@ def derived_config_class(model_type: str, task: str) -> type:
         if model_cls is None:
             raise DerivedConfigError(f"transformers {transformers.__version__} has no class {class_name} "
                                      f"(its {auto_class} maps {model_type!r} to it)")
-        parameters = forward_parameters(model_cls)
+        parameters = forward_parameters(model_cls) - set(declared_facts(model_type).get("ignored_inputs", ()))
     except ImportError as error:  # a class that needs a package exportkit does not install
         raise DerivedConfigError(f"{model_type!r}: {class_name} cannot be imported here: "
                                  f"{str(error).strip().splitlines()[0]}") from error
@@ -495,6 +496,7 @@ def derived_config_class(model_type: str, task: str) -> type:
     declared = declared_facts(model_type)
     base = declared.pop("base", None)
     extra_inputs = declared.pop("extra_inputs", {})
+    declared.pop("ignored_inputs", None)  # left out of the parameters above
     features = declared.pop("features", None)
     attrs: dict[str, Any] = {}
     if base is None and task == "feature-extraction" and "grid_thw" in parameters:

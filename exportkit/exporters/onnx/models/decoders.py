@@ -16,6 +16,9 @@ DECLARED = {
     **{model_type: {"PADDING_SIDES": ("left", "right"), "UNDEFINED_AT_PADDING": frozenset({"left"})}
        for model_type in ("qwen2-vl-text", "qwen2-5-vl-text", "glm4v-text", "glm4v-moe-text", "glm-image-text",
                           "glm-ocr-text")},
+    # RWKV's forward takes attention_mask for compatibility and ignores it (it warns so): its
+    # recurrence reads every position
+    "rwkv": {"ignored_inputs": ("attention_mask",)},
 }
 
 DECODER_TASKS = ("feature-extraction", "feature-extraction-with-past", "text-generation", "text-generation-with-past")
